@@ -1,0 +1,22 @@
+"""Operator names from MCC/MNC. Vietnam's are built in; others come from config."""
+
+from __future__ import annotations
+
+VIETNAM: dict[tuple[int, int], str] = {
+    (452, 1): "MobiFone",
+    (452, 2): "VinaPhone",
+    (452, 4): "Viettel",
+    (452, 5): "Vietnamobile",
+}
+
+
+def operator_name(
+    mcc: int | None, mnc: int | None, extra: dict[tuple[int, int], str] | None = None
+) -> str | None:
+    """The operator's name, or None when the network is unknown."""
+    if mcc is None or mnc is None:
+        return None
+    key = (int(mcc), int(mnc))
+    if extra and key in extra:
+        return extra[key]
+    return VIETNAM.get(key)

@@ -1,0 +1,48 @@
+"""Synthetic signal for demos and tests: a serving cell whose RSRP wanders around a mean.
+
+Below ``dead_dbm`` the simulated modem loses service, so a demo probe placed
+in a weak spot produces the "no service" records a real one would.
+"""
+
+from __future__ import annotations
+
+import random
+
+from agent.config import Section
+from agent.signal import SignalReading
+from agent.signal.operators import operator_name
+
+TECHS = ("LTE", "NR-NSA", "NR-SA")
+
+
+class SimSignal:
+    name = "sim"
+
+    def __init__(self, options: Section, rng: random.Random | None = None) -> None:
+        self.mcc = options.int("mcc", 452, min=1, max=999)
+        self.mnc = options.int("mnc", 4, min=0, max=999)
+        self.tech = options.choice("tech", TECHS, "LTE")
+        self.rsrp_dbm = options.float("rsrp_dbm", -95.0, min=-140.0, max=-44.0)
+        self.sd_db = options.float("sd_db", 4.0, min=0.0, max=30.0)
+        self.dead_dbm = options.float("dead_dbm", -125.0, min=-150.0, max=-44.0)
+        self.pci = options.int("pci", 158, min=0, max=1007)
+        self.rng = rng or random.Random()
+
+    def read(self) -> SignalReading:
+        rsrp = self.rsrp_dbm + self.rng.gauss(0.0, self.sd_db)
+        if rsrp < self.dead_dbm:
+            return SignalReading(net={"service": False}, errors=["no_service"])
+        rsrp = round(max(-140.0, min(-44.0, rsrp)), 1)
+        # SINR and RSRQ follow RSRP loosely, as they do in the field.
+        sinr = round(max(-20.0, min(30.0, (rsrp + 120.0) * 0.6 + self.rng.gauss(0, 3))), 1)
+        rsrq = round(max(-20.0, min(-3.0, -19.0 + (rsrp + 140.0) * 0.15)), 1)
+        net = {
+            "service": True,
+            "mcc": self.mcc,
+            "mnc": self.mnc,
+            "tech": self.tech,
+            "op": operator_name(self.mcc, self.mnc),
+        }
+        sig = {"rsrp_dbm": rsrp, "rsrq_db": rsrq, "sinr_db": sinr, "pci": self.pci}
+        sig["band"] = "n78" if self.tech.startswith("NR") else "B3"
+        return SignalReading(net=net, sig=sig)
