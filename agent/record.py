@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import time
 import uuid
 from datetime import UTC, datetime
@@ -21,6 +22,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 SCHEMA_VERSION = 1
 SIG_KEY = "sig_ed25519"
+# Probe ids appear in MQTT topics and file names: keep them plain.
+PROBE_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
 def uuid7() -> str:

@@ -1,0 +1,105 @@
+"""One probe: its identity, its configured sources, and one measurement cycle.
+
+A cycle always yields a record. Losing service or failing to reach the
+network is what a dead-zone probe exists to report, so those outcomes are
+written into the record (``net.service``, ``access.ok``, ``errors``) rather
+than raised.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from agent import identity, latency, location, record, signal, throughput
+from agent.budget import DataBudget
+from agent.settings import AgentSettings
+from agent.spool import Spool
+
+log = logging.getLogger("giamsat.agent")
+
+
+class Probe:
+    def __init__(self, settings: AgentSettings) -> None:
+        self.settings = settings
+        self.key = identity.load_or_create(settings.data_dir)
+        self.signal = signal.create(settings.signal.str("source", "sim"), settings.signal)
+        self.location = location.create(
+            settings.location.str("source", "static"), settings.location
+        )
+        self.latency = latency.create(settings.latency)
+        self.throughput = throughput.create(
+            settings.throughput.str("method", "giamsat-http"), settings.throughput
+        )
+        self.throughput_enabled = settings.throughput.bool("enabled", True)
+        settings.finish()
+        self.budget = DataBudget(settings.data_dir / "budget.json", settings.monthly_budget_bytes)
+        self.spool = Spool(settings.data_dir / "spool.sqlite3", settings.spool_max_bytes)
+
+    @property
+    def id(self) -> str:
+        return self.settings.probe_id
+
+    def close(self) -> None:
+        self.spool.close()
+
+    def measure(self) -> dict[str, Any]:
+        """Run one cycle and return the signed record (not yet spooled)."""
+        errors: list[str] = []
+        loc = self.location.read()
+        if loc is None:
+            errors.append("no_location_fix")
+        reading = self.signal.read()
+        errors += reading.errors
+        lat = dl = ul = access = None
+        if reading.net.get("service") is False:
+            errors.append("no_service")
+        else:
+            lat = self.latency.measure()
+            if self.throughput_enabled:
+                if self.budget.allows(self.throughput.max_bytes):
+                    dl = self._transfer("dl", errors)
+                    access = self._access(dl)
+                    if dl is not None and "error" not in dl:
+                        ul = self._transfer("ul", errors)
+                else:
+                    errors.append("data_budget_exhausted")
+            dl = _clean(dl)
+            ul = _clean(ul)
+        unsigned = record.build(
+            self.id,
+            loc=loc,
+            net=reading.net,
+            sig=reading.sig,
+            lat=lat,
+            dl=dl,
+            ul=ul,
+            access=access,
+            errors=sorted(set(errors)),
+        )
+        return record.sign(unsigned, self.key)
+
+    def _transfer(self, direction: str, errors: list[str]) -> dict[str, Any] | None:
+        result = self.throughput.measure(direction)
+        self.budget.spend(int(result.get("bytes") or 0))
+        if result.get("error"):
+            errors.append(f"{direction}_failed")
+            log.warning("%s test failed: %s", direction, result["error"])
+        return result
+
+    @staticmethod
+    def _access(dl: dict[str, Any] | None) -> dict[str, Any] | None:
+        """Data access: did the first request get an answer, and how fast."""
+        if dl is None:
+            return None
+        return {"ok": not dl.get("error"), "dur_s": dl.get("access_s")}
+
+    def spool_record(self, signed: dict[str, Any]) -> bool:
+        return self.spool.put(signed["id"], record.encode(signed))
+
+
+def _clean(result: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The record's dl/ul section: measured figures only, no error text or access time."""
+    if result is None or result.get("error"):
+        return None
+    return {k: v for k, v in result.items() if k not in ("error", "access_s")}

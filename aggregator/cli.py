@@ -1,0 +1,173 @@
+"""`giamsat`: the aggregator's command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+from agent.config import ConfigError
+from aggregator import db, probes, settings
+from aggregator.db import DatabaseError
+from aggregator.probes import RegistryError
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _settings(args: argparse.Namespace) -> settings.Settings:
+    return settings.load(args.config)
+
+
+def cmd_db_init(args: argparse.Namespace) -> int:
+    cfg = _settings(args)
+    with db.connect(cfg.dsn, autocommit=True) as conn:
+        applied = db.migrate(conn)
+    print("migrations applied: " + (", ".join(applied) if applied else "none (up to date)"))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from aggregator.serve import serve
+
+    cfg = _settings(args)
+    with db.connect(cfg.dsn, autocommit=True) as conn:
+        db.check_timescaledb(conn)
+    if not args.no_api:
+        print(f"giamsat: API on {cfg.api.url}", flush=True)
+    asyncio.run(serve(cfg, with_ingest=not args.no_ingest, with_api=not args.no_api))
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    args.no_api, args.no_ingest = True, False
+    return cmd_serve(args)
+
+
+def cmd_probes_add(args: argparse.Namespace) -> int:
+    cfg = _settings(args)
+    with db.connect(cfg.dsn, autocommit=True) as conn:
+        probes.add(conn, args.probe_id, args.pubkey, kind=args.kind, village=args.village)
+    print(f"probe {args.probe_id} registered")
+    return 0
+
+
+def cmd_probes_list(args: argparse.Namespace) -> int:
+    cfg = _settings(args)
+    with db.connect(cfg.dsn, autocommit=True) as conn:
+        rows = probes.list_all(conn)
+    if args.json:
+        print(json.dumps([p.__dict__ for p in rows], default=str, indent=2))
+        return 0
+    print(f"{'probe':<24} {'kind':<6} {'registered':<20} {'status':<8} village")
+    for p in rows:
+        status = "revoked" if p.revoked_at else "active"
+        registered = p.registered_at.strftime("%Y-%m-%d %H:%M")
+        print(f"{p.id:<24} {p.kind:<6} {registered:<20} {status:<8} {p.village or ''}")
+    return 0
+
+
+def cmd_probes_revoke(args: argparse.Namespace) -> int:
+    cfg = _settings(args)
+    with db.connect(cfg.dsn, autocommit=True) as conn:
+        probes.revoke(conn, args.probe_id)
+    print(f"probe {args.probe_id} revoked: its records are refused from now on")
+    return 0
+
+
+def cmd_deadletter_list(args: argparse.Namespace) -> int:
+    cfg = _settings(args)
+    query = "SELECT id, received_at, reason, topic, detail, payload FROM deadletter"
+    params: list[object] = []
+    if args.reason:
+        query += " WHERE reason = %s"
+        params.append(args.reason)
+    query += " ORDER BY id DESC LIMIT %s"
+    params.append(args.limit)
+    with db.connect(cfg.dsn, autocommit=True) as conn:
+        rows = conn.execute(query, params).fetchall()
+    if args.json:
+        out = [
+            {
+                "id": r[0],
+                "received_at": r[1].isoformat(),
+                "reason": r[2],
+                "topic": r[3],
+                "detail": r[4],
+                "payload": bytes(r[5]).decode("utf-8", "replace"),
+            }
+            for r in rows
+        ]
+        print(json.dumps(out, indent=2, ensure_ascii=False))
+        return 0
+    for r in rows:
+        print(f"{r[0]:>6} {r[1]:%Y-%m-%d %H:%M:%S} {r[2]:<18} {r[3] or '-'}  {r[4]}")
+    if not rows:
+        print("dead-letter table is empty")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="giamsat",
+        description="giamsat aggregator: ingest probe records, store them in TimescaleDB, "
+        "serve the API and the speed server.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, handler: Handler, help: str, parent=sub) -> argparse.ArgumentParser:  # type: ignore[no-untyped-def]
+        p = parent.add_parser(name, help=help, description=help)
+        p.add_argument("--config", "-c", help="aggregator TOML config (default: built-in defaults)")
+        p.set_defaults(handler=handler)
+        return p
+
+    dbp = sub.add_parser("db", help="database schema", description="database schema")
+    dbsub = dbp.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
+    command("init", cmd_db_init, "create or upgrade the schema (numbered migrations)", dbsub)
+
+    serve = command("serve", cmd_serve, "run ingest worker, HTTP API and speed server")
+    serve.add_argument("--no-ingest", action="store_true", help="API only")
+    serve.add_argument("--no-api", action="store_true", help="ingest only")
+    command("ingest", cmd_ingest, "run one ingest worker (several share the subscription)")
+
+    pp = sub.add_parser("probes", help="probe registry", description="probe registry")
+    psub = pp.add_subparsers(dest="probes_command", required=True, metavar="COMMAND")
+    add = command("add", cmd_probes_add, "register a probe and its public key", psub)
+    add.add_argument("probe_id", help="the id the probe prints with `giamsat-agent identity`")
+    add.add_argument("--pubkey", required=True, help="base64 Ed25519 public key of the probe")
+    add.add_argument("--kind", choices=("fixed", "phone"), default="fixed")
+    add.add_argument("--village", help="village or site name shown on maps")
+    lst = command("list", cmd_probes_list, "list registered probes", psub)
+    lst.add_argument("--json", action="store_true", help="print JSON")
+    rev = command("revoke", cmd_probes_revoke, "refuse a probe's records from now on", psub)
+    rev.add_argument("probe_id")
+
+    dl = sub.add_parser("deadletter", help="rejected records", description="rejected records")
+    dlsub = dl.add_subparsers(dest="dl_command", required=True, metavar="COMMAND")
+    dll = command("list", cmd_deadletter_list, "show rejected payloads with their reason", dlsub)
+    dll.add_argument("--reason", help="only this reason code")
+    dll.add_argument("--limit", type=int, default=50)
+    dll.add_argument("--json", action="store_true", help="print JSON")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    try:
+        return args.handler(args)
+    except (ConfigError, DatabaseError, RegistryError) as exc:
+        print(f"giamsat: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

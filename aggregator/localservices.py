@@ -1,0 +1,188 @@
+"""Private Mosquitto and PostgreSQL+TimescaleDB instances for tests and the demo.
+
+Each instance lives in its own directory on a free loopback port, so a test
+can stop, kill and restart it without touching the machine's own services.
+The production layout (TimescaleDB image, Mosquitto or EMQX) is described in
+README.md; this module is only for running giamsat on one machine.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ServiceError(RuntimeError):
+    """A private service could not be started; the message says what to do."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float, host: str = "127.0.0.1") -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+@dataclass
+class Mosquitto:
+    """A Mosquitto 2 broker with persistence, so QoS 1 sessions survive a restart."""
+
+    directory: Path
+    port: int = field(default_factory=free_port)
+    password_file: Path | None = None
+    acl_file: Path | None = None
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def conf_path(self) -> Path:
+        return self.directory / "mosquitto.conf"
+
+    def write_config(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        lines = [
+            f"listener {self.port} 127.0.0.1",
+            "persistence true",
+            f"persistence_location {self.directory}/",
+            "autosave_interval 1",
+            "max_queued_messages 1000000",
+            "max_inflight_messages 100",
+            "log_dest stderr",
+            "log_type error",
+            "log_type warning",
+        ]
+        if os.geteuid() == 0:
+            lines.append("user root")
+        if self.password_file:
+            lines += ["allow_anonymous false", f"password_file {self.password_file}"]
+        else:
+            lines.append("allow_anonymous true")
+        if self.acl_file:
+            lines.append(f"acl_file {self.acl_file}")
+        self.conf_path.write_text("\n".join(lines) + "\n")
+
+    def start(self, timeout: float = 10.0) -> None:
+        if shutil.which("mosquitto") is None:
+            raise ServiceError(
+                "mosquitto is not installed: run `make deps` (apt-get install mosquitto)"
+            )
+        self.write_config()
+        log = (self.directory / "mosquitto.log").open("ab")
+        self.process = subprocess.Popen(
+            ["mosquitto", "-c", str(self.conf_path)], stdout=log, stderr=log
+        )
+        if not wait_for_port(self.port, timeout):
+            self.stop()
+            raise ServiceError(f"mosquitto did not listen on {self.port}; see {log.name}")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+@dataclass
+class Postgres:
+    """A PostgreSQL 15 cluster with TimescaleDB preloaded, owned by the `postgres` user."""
+
+    directory: Path
+    port: int = field(default_factory=free_port)
+    database: str = "giamsat"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.directory / "data"
+
+    @property
+    def dsn(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{self.database}"
+
+    def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        cmd = list(args)
+        if os.geteuid() == 0:
+            # PostgreSQL refuses to run as root; run its tools as the postgres user.
+            cmd = ["runuser", "-u", "postgres", "--", *cmd]
+        result = subprocess.run(cmd, capture_output=True, text=True)
+        if check and result.returncode != 0:
+            raise ServiceError(f"{' '.join(args[:2])} failed: {result.stderr.strip()[-2000:]}")
+        return result
+
+    def _prepare_directory(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            pg = pwd.getpwnam("postgres")
+            os.chown(self.directory, pg.pw_uid, pg.pw_gid)
+            # Every parent must be traversable by the postgres user.
+            for parent in self.directory.parents:
+                mode = parent.stat().st_mode
+                if not mode & 0o001:
+                    raise ServiceError(
+                        f"{parent} is not traversable by the postgres user; "
+                        "use a state directory outside it (GIAMSAT_STATE)"
+                    )
+
+    def start(self, timeout: float = 30.0) -> None:
+        if not (PG_BIN / "initdb").exists():
+            raise ServiceError("PostgreSQL 15 is not installed: run `make deps`")
+        self._prepare_directory()
+        if not (self.data_dir / "PG_VERSION").exists():
+            self._run(
+                str(PG_BIN / "initdb"), "-D", str(self.data_dir), "-U", "postgres",
+                "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8",
+            )  # fmt: skip
+        opts = (
+            f"-c shared_preload_libraries=timescaledb -c listen_addresses=127.0.0.1 "
+            f"-p {self.port} -k {self.directory} -c timescaledb.telemetry_level=off "
+            "-c max_connections=200 -c fsync=on"
+        )
+        self._run(
+            str(PG_BIN / "pg_ctl"), "-D", str(self.data_dir), "-o", opts,
+            "-l", str(self.directory / "postgres.log"), "-w", "-t", str(int(timeout)), "start",
+        )  # fmt: skip
+        exists = self._run(
+            str(PG_BIN / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
+            "-tAc", f"SELECT 1 FROM pg_database WHERE datname = '{self.database}'", "postgres",
+        )  # fmt: skip
+        if exists.stdout.strip() != "1":
+            self._run(
+                str(PG_BIN / "createdb"), "-h", "127.0.0.1", "-p", str(self.port),
+                "-U", "postgres", self.database,
+            )  # fmt: skip
+
+    def stop(self, mode: str = "fast") -> None:
+        if (self.data_dir / "postmaster.pid").exists():
+            self._run(
+                str(PG_BIN / "pg_ctl"), "-D", str(self.data_dir), "-m", mode, "stop", check=False
+            )
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()

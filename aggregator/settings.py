@@ -1,0 +1,96 @@
+"""Aggregator configuration (TOML). Every key has a default; mistakes name file and key."""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+from agent.config import Section, read_toml
+
+
+@dataclass(frozen=True)
+class BrokerSettings:
+    host: str = "127.0.0.1"
+    port: int = 1883
+    username: str = ""
+    password: str = ""
+    client_id: str = ""
+    topic_prefix: str = "giamsat/v1"
+    share_group: str = "ingest"
+    tls: bool = False
+    ca_file: str = ""
+
+    @property
+    def subscription(self) -> str:
+        return f"$share/{self.share_group}/{self.topic_prefix}/probes/+/records"
+
+
+@dataclass(frozen=True)
+class IngestSettings:
+    batch_size: int = 500
+    batch_ms: int = 200
+    max_payload_bytes: int = 16_384
+    max_clock_skew_s: int = 300
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str = ""
+
+    @property
+    def url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    dsn: str
+    broker: BrokerSettings
+    ingest: IngestSettings
+    api: ApiSettings
+    path: str = "<defaults>"
+
+
+def load(path: Path | str | None) -> Settings:
+    """Read the aggregator config; ``None`` means all defaults."""
+    data = read_toml(path) if path else {}
+    root = Section(data, path or "<defaults>")
+    db = root.section("database")
+    dsn = db.str("dsn", "postgresql://postgres@127.0.0.1:5432/giamsat")
+    db.finish()
+
+    b = root.section("broker")
+    broker = BrokerSettings(
+        host=b.str("host", "127.0.0.1"),
+        port=b.int("port", 1883, min=1, max=65535),
+        username=b.str("username", ""),
+        password=b.str("password", ""),
+        client_id=b.str("client_id", f"giamsat-ingest-{socket.gethostname()}"),
+        topic_prefix=b.str("topic_prefix", "giamsat/v1"),
+        share_group=b.str("share_group", "ingest"),
+        tls=b.bool("tls", False),
+        ca_file=b.str("ca_file", ""),
+    )
+    b.finish()
+
+    i = root.section("ingest")
+    ingest = IngestSettings(
+        batch_size=i.int("batch_size", 500, min=1, max=100_000),
+        batch_ms=i.int("batch_ms", 200, min=1, max=60_000),
+        max_payload_bytes=i.int("max_payload_bytes", 16_384, min=256),
+        max_clock_skew_s=i.int("max_clock_skew_s", 300, min=0),
+    )
+    i.finish()
+
+    a = root.section("api")
+    api = ApiSettings(
+        host=a.str("host", "127.0.0.1"),
+        port=a.int("port", 8080, min=1, max=65535),
+        public_url=a.str("public_url", ""),
+    )
+    a.finish()
+    root.finish()
+    return Settings(dsn=dsn, broker=broker, ingest=ingest, api=api, path=str(path or "<defaults>"))

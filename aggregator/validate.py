@@ -1,0 +1,192 @@
+"""Validation of incoming records: every rejection has a reason code and a detail.
+
+Checks run cheapest first (size, JSON, schema, topic, probe, signature, time)
+so that garbage costs little. A rejected payload goes to the dead-letter table
+with its reason; nothing here raises for bad input.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from agent import record as rec
+
+PROBE_ID = rec.PROBE_ID_PATTERN
+
+# (section, field) -> (accepted types, minimum, maximum). Physical limits, not
+# quality limits: a value outside them is a broken or forged measurement.
+NUMBER = (int, float)
+FIELDS: dict[tuple[str, str], tuple[tuple[type, ...], float | None, float | None]] = {
+    ("loc", "lat"): (NUMBER, -90, 90),
+    ("loc", "lon"): (NUMBER, -180, 180),
+    ("loc", "acc_m"): (NUMBER, 0, 100_000),
+    ("loc", "src"): ((str,), None, None),
+    ("loc", "env"): ((str,), None, None),
+    ("net", "service"): ((bool,), None, None),
+    ("net", "mcc"): ((int,), 1, 999),
+    ("net", "mnc"): ((int,), 0, 999),
+    ("net", "tech"): ((str,), None, None),
+    ("net", "op"): ((str,), None, None),
+    ("sig", "rsrp_dbm"): (NUMBER, -156, -30),
+    ("sig", "rsrq_db"): (NUMBER, -43, 20),
+    ("sig", "sinr_db"): (NUMBER, -23, 40),
+    ("sig", "rssi_dbm"): (NUMBER, -130, 0),
+    ("sig", "pci"): ((int,), 0, 1007),
+    ("lat", "n"): ((int,), 0, 10_000),
+    ("lat", "rtt_ms_p50"): (NUMBER, 0, 60_000),
+    ("lat", "jitter_ms"): (NUMBER, 0, 60_000),
+    ("lat", "loss_pct"): (NUMBER, 0, 100),
+    ("dl", "mbps"): (NUMBER, 0, 100_000),
+    ("dl", "bytes"): ((int,), 0, 10**12),
+    ("dl", "dur_s"): (NUMBER, 0, 3600),
+    ("dl", "streams"): ((int,), 1, 64),
+    ("ul", "mbps"): (NUMBER, 0, 100_000),
+    ("ul", "bytes"): ((int,), 0, 10**12),
+    ("ul", "dur_s"): (NUMBER, 0, 3600),
+    ("ul", "streams"): ((int,), 1, 64),
+    ("access", "ok"): ((bool,), None, None),
+    ("access", "dur_s"): (NUMBER, 0, 600),
+}
+SECTIONS = ("loc", "net", "sig", "lat", "dl", "ul", "access")
+ENVIRONMENTS = ("indoor", "outdoor_fixed", "outdoor_mobile")
+TECHS = ("LTE", "NR-SA", "NR-NSA", "WCDMA", "GSM")
+
+
+@dataclass(frozen=True)
+class Accepted:
+    record: dict[str, Any]
+    raw: bytes
+    time: datetime
+
+
+@dataclass(frozen=True)
+class Rejected:
+    reason: str
+    detail: str
+    topic: str
+    raw: bytes
+
+
+class _Invalid(Exception):
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class ProbeKey:
+    public_key: Ed25519PublicKey
+    revoked: bool = False
+
+
+KeyLookup = Callable[[str], ProbeKey | None]
+
+
+def probe_from_topic(topic: str) -> str | None:
+    parts = topic.split("/")
+    if len(parts) >= 4 and parts[-3] == "probes" and parts[-1] == "records":
+        return parts[-2]
+    return None
+
+
+def _type_ok(value: Any, types: tuple[type, ...]) -> bool:
+    """JSON true/false are not numbers, although Python's bool is an int."""
+    if bool in types:
+        return isinstance(value, bool)
+    return isinstance(value, types) and not isinstance(value, bool)
+
+
+def check_schema(record: Any) -> None:
+    """Raise :class:`_Invalid` when the record breaks the v1 contract."""
+    if not isinstance(record, dict):
+        raise _Invalid("not_an_object", "the payload is JSON but not an object")
+    version = record.get("v")
+    if version != rec.SCHEMA_VERSION:
+        raise _Invalid("unsupported_version", f"schema version {version!r} is not supported (1)")
+    for key, kind in (("id", str), ("probe", str), ("t", str), (rec.SIG_KEY, str)):
+        if key not in record:
+            raise _Invalid("missing_field", f"{key} is missing")
+        if not isinstance(record[key], kind):
+            raise _Invalid("wrong_type", f"{key} must be a string")
+    try:
+        uuid.UUID(record["id"])
+    except ValueError:
+        raise _Invalid("wrong_type", "id is not a UUID") from None
+    if not PROBE_ID.match(record["probe"]):
+        raise _Invalid("wrong_type", "probe id has characters outside [A-Za-z0-9._-]")
+    if "errors" in record and not (
+        isinstance(record["errors"], list) and all(isinstance(e, str) for e in record["errors"])
+    ):
+        raise _Invalid("wrong_type", "errors must be a list of strings")
+    if "mono_s" in record and not _type_ok(record["mono_s"], NUMBER):
+        raise _Invalid("wrong_type", "mono_s must be a number")
+    for section in SECTIONS:
+        value = record.get(section)
+        if value is not None and not isinstance(value, dict):
+            raise _Invalid("wrong_type", f"{section} must be an object")
+    for (section, name), (types, lo, hi) in FIELDS.items():
+        value = (record.get(section) or {}).get(name)
+        if value is None:
+            continue
+        if not _type_ok(value, types):
+            raise _Invalid("wrong_type", f"{section}.{name} has the wrong type")
+        if lo is not None and (value < lo or value > hi):
+            raise _Invalid("out_of_range", f"{section}.{name}={value} is outside [{lo}, {hi}]")
+    env = (record.get("loc") or {}).get("env")
+    if env is not None and env not in ENVIRONMENTS:
+        raise _Invalid("out_of_range", f"loc.env={env!r} is not one of {', '.join(ENVIRONMENTS)}")
+    tech = (record.get("net") or {}).get("tech")
+    if tech is not None and tech not in TECHS:
+        raise _Invalid("out_of_range", f"net.tech={tech!r} is not one of {', '.join(TECHS)}")
+
+
+def check(
+    topic: str,
+    payload: bytes,
+    keys: KeyLookup,
+    now: datetime,
+    *,
+    max_bytes: int = 16_384,
+    max_skew: timedelta = timedelta(minutes=5),
+) -> Accepted | Rejected:
+    """Validate one MQTT message; never raises for bad input."""
+    try:
+        if len(payload) > max_bytes:
+            raise _Invalid("oversized", f"{len(payload)} bytes, limit {max_bytes}")
+        if b"\\u0000" in payload:
+            # PostgreSQL text cannot hold NUL; refuse it here rather than fail a batch.
+            raise _Invalid("malformed_json", "the payload contains an escaped NUL character")
+        try:
+            record = json.loads(payload)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise _Invalid("malformed_json", str(exc)) from None
+        check_schema(record)
+        try:
+            when = rec.parse_timestamp(record["t"])
+        except ValueError as exc:
+            raise _Invalid("wrong_type", f"t is not an ISO 8601 time with zone: {exc}") from None
+        topic_probe = probe_from_topic(topic)
+        if topic_probe != record["probe"]:
+            raise _Invalid(
+                "topic_mismatch", f"record says probe {record['probe']!r}, topic {topic!r}"
+            )
+        key = keys(record["probe"])
+        if key is None:
+            raise _Invalid("unknown_probe", f"probe {record['probe']!r} is not registered")
+        if key.revoked:
+            raise _Invalid("revoked_probe", f"probe {record['probe']!r} has been revoked")
+        if not rec.verify(record, key.public_key):
+            raise _Invalid("bad_signature", "Ed25519 signature does not match the probe's key")
+        if when - now > max_skew:
+            raise _Invalid("future_timestamp", f"t={record['t']} is ahead of the server clock")
+    except _Invalid as bad:
+        return Rejected(bad.reason, bad.detail, topic, payload)
+    return Accepted(record, payload, when)

@@ -1,0 +1,75 @@
+"""Shared fixtures: real Mosquitto and PostgreSQL+TimescaleDB instances started by the tests.
+
+A service that cannot start fails the test loudly; nothing here skips.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from aggregator import db
+from aggregator.localservices import Mosquitto, Postgres, free_port
+from tests.support import Aggregator, write_aggregator_config
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def _service_dir(prefix: str) -> Path:
+    # pytest's tmp_path lives under a 0700 directory the postgres user cannot enter.
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    path.chmod(0o755)
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[Postgres]:
+    directory = _service_dir("giamsat-pg-")
+    server = Postgres(directory)
+    server.start()
+    yield server
+    server.stop(mode="immediate")
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+def db_dsn(pg_server: Postgres) -> Iterator[str]:
+    """A fresh, migrated database for one test."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = pg_server.dsn.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    dsn = pg_server.dsn.rsplit("/", 1)[0] + f"/{name}"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        db.migrate(conn)
+    yield dsn
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def broker() -> Iterator[Mosquitto]:
+    directory = _service_dir("giamsat-mqtt-")
+    server = Mosquitto(directory)
+    server.start()
+    yield server
+    server.stop()
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+def aggregator(tmp_path: Path, db_dsn: str, broker: Mosquitto) -> Iterator[Aggregator]:
+    port = free_port()
+    config = write_aggregator_config(tmp_path / "aggregator.toml", db_dsn, broker, port)
+    agg = Aggregator(config, port, tmp_path / "aggregator.log")
+    agg.start()
+    yield agg
+    agg.stop()

@@ -1,0 +1,132 @@
+"""Helpers for tests that run giamsat's processes against real services."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+
+from aggregator.localservices import Mosquitto
+
+BIN = Path(sys.executable).parent
+
+
+def write_aggregator_config(path: Path, dsn: str, broker: Mosquitto, api_port: int) -> Path:
+    path.write_text(
+        f'[database]\ndsn = "{dsn}"\n\n'
+        f'[broker]\nhost = "127.0.0.1"\nport = {broker.port}\n'
+        f'client_id = "ingest-{uuid.uuid4().hex[:8]}"\n\n'
+        f"[ingest]\nbatch_ms = 50\n\n"
+        f'[api]\nhost = "127.0.0.1"\nport = {api_port}\n'
+    )
+    return path
+
+
+def write_agent_config(
+    path: Path, probe_id: str, broker: Mosquitto, speed_url: str, **extra: str
+) -> Path:
+    sections = {
+        "probe": f'id = "{probe_id}"\ndata_dir = "{path.parent / ("data-" + probe_id)}"',
+        "broker": f'host = "127.0.0.1"\nport = {broker.port}',
+        "schedule": "interval_s = 2\njitter_s = 0",
+        "location": 'source = "static"\nlat = 22.1470\nlon = 105.8348\nenv = "outdoor_fixed"',
+        "signal": 'source = "sim"\nmcc = 452\nmnc = 4\ntech = "NR-NSA"\nrsrp_dbm = -95\nsd_db = 2',
+        "latency": f'target = "{speed_url}"\ncount = 5\ninterval_s = 0.02',
+        "throughput": (
+            f'method = "giamsat-http"\nserver = "{speed_url}"\nstreams = 2\nmax_s = 2\nmax_mb = 20'
+        ),
+    }
+    sections.update(extra)
+    path.write_text("\n\n".join(f"[{k}]\n{v}" for k, v in sections.items()) + "\n")
+    return path
+
+
+class Aggregator:
+    """`giamsat serve` as a separate process, as in production."""
+
+    def __init__(self, config: Path, api_port: int, log: Path) -> None:
+        self.config = config
+        self.url = f"http://127.0.0.1:{api_port}"
+        self.log = log
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 30.0) -> None:
+        out = self.log.open("ab")
+        self.process = subprocess.Popen(
+            [str(BIN / "giamsat"), "serve", "--config", str(self.config)],
+            stdout=out,
+            stderr=out,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"giamsat serve exited: {self.log.read_text()[-3000:]}")
+            try:
+                health = httpx.get(f"{self.url}/healthz", timeout=1).json()
+                if health.get("broker") == "connected":
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"giamsat serve not ready: {self.log.read_text()[-3000:]}")
+
+    def stop(self, sig: int = 15) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def run_cli(
+    *args: str, check: bool = True, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run a console script of this project as a user would."""
+    result = subprocess.run(
+        [str(BIN / args[0]), *args[1:]], capture_output=True, text=True, timeout=timeout
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(args)} exited {result.returncode}\n{result.stdout}\n{result.stderr}"
+        )
+    return result
+
+
+def wait_until(predicate, timeout: float = 20.0, interval: float = 0.1):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return predicate()
+
+
+def publish(broker: Mosquitto, topic: str, payloads: list[bytes], client_id: str = "") -> None:
+    """Publish with QoS 1 and wait until the broker has acknowledged every message."""
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=client_id or f"test-{uuid.uuid4().hex[:8]}",
+        protocol=mqtt.MQTTv5,
+    )
+    client.connect("127.0.0.1", broker.port)
+    client.loop_start()
+    try:
+        infos = [client.publish(topic, p, qos=1) for p in payloads]
+        for info in infos:
+            info.wait_for_publish(timeout=10)
+            assert info.is_published()
+    finally:
+        client.disconnect()
+        client.loop_stop()
