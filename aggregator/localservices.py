@@ -88,7 +88,10 @@ class Mosquitto:
         self.write_config()
         log = (self.directory / "mosquitto.log").open("ab")
         self.process = subprocess.Popen(
-            ["mosquitto", "-c", str(self.conf_path)], stdout=log, stderr=log
+            ["mosquitto", "-c", str(self.conf_path)],
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
         )
         if not wait_for_port(self.port, timeout):
             self.stop()

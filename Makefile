@@ -1,0 +1,48 @@
+# giamsat: `make demo` runs the whole system on this machine, `make test` runs the tests.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo stop test lint deps bench-accuracy bench-footprint bench-ingest bench-query bench-map clean
+
+demo: deps
+	$(BIN)/python scripts/demo.py up
+
+stop:
+	@if [ -x $(BIN)/python ]; then $(BIN)/python scripts/demo.py down; fi
+
+test: deps
+	$(BIN)/pytest -q
+
+lint: deps
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+deps: $(STAMP)
+	@bash scripts/install-deps.sh
+
+$(STAMP): pyproject.toml
+	@bash scripts/install-deps.sh
+	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --disable-pip-version-check -U pip
+	@$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+bench-accuracy: deps
+	$(BIN)/python bench/accuracy.py
+
+bench-footprint: deps
+	$(BIN)/python bench/footprint.py
+
+bench-ingest: deps
+	$(BIN)/python bench/ingest.py
+
+bench-query: deps
+	$(BIN)/python bench/query.py
+
+bench-map: deps
+	$(BIN)/python bench/map.py
+
+clean: stop
+	rm -rf .state

@@ -1,0 +1,178 @@
+"""`make demo`: broker, database, aggregator and a probe on this machine.
+
+Everything lives under .state/demo (git-ignored) and keeps running in the
+background after this script returns, so the printed URL can be opened;
+`make stop` (``demo.py down``) stops it all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from aggregator.localservices import Mosquitto, Postgres, ServiceError, free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+STATE = Path(os.environ.get("GIAMSAT_STATE", ROOT / ".state")) / "demo"
+BIN = Path(sys.executable).parent
+PROBE_ID = "bk-pacnam-01"
+
+
+def _ports() -> dict[str, int]:
+    path = STATE / "ports.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    ports = {"mqtt": free_port(), "pg": free_port(), "api": 8080}
+    try:
+        import socket
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 8080))
+    except OSError:
+        ports["api"] = free_port()
+    STATE.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(ports))
+    return ports
+
+
+def _spawn(name: str, *args: str) -> None:
+    log = (STATE / f"{name}.log").open("ab")
+    proc = subprocess.Popen(
+        [str(BIN / args[0]), *args[1:]],
+        stdout=log,
+        stderr=log,
+        start_new_session=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    (STATE / f"{name}.pid").write_text(str(proc.pid))
+
+
+def _alive(name: str) -> bool:
+    pidfile = STATE / f"{name}.pid"
+    if not pidfile.exists():
+        return False
+    try:
+        os.kill(int(pidfile.read_text()), 0)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def _kill(name: str) -> None:
+    pidfile = STATE / f"{name}.pid"
+    if not pidfile.exists():
+        return
+    try:
+        pid = int(pidfile.read_text())
+        os.kill(pid, signal.SIGTERM)
+        for _ in range(100):
+            os.kill(pid, 0)
+            time.sleep(0.1)
+        os.kill(pid, signal.SIGKILL)
+    except (OSError, ValueError):
+        pass
+    pidfile.unlink(missing_ok=True)
+
+
+def _run(*args: str) -> str:
+    result = subprocess.run([str(BIN / args[0]), *args[1:]], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"demo: {' '.join(args[:3])} failed:\n{result.stderr}")
+    return result.stdout
+
+
+def up() -> int:
+    ports = _ports()
+    broker = Mosquitto(STATE / "mosquitto", port=ports["mqtt"])
+    pg = Postgres(STATE / "postgres", port=ports["pg"])
+    try:
+        if not _alive("mosquitto"):
+            broker.start()
+            assert broker.process is not None
+            (STATE / "mosquitto.pid").write_text(str(broker.process.pid))
+        pg.start()
+    except ServiceError as exc:
+        print(f"demo: {exc}", file=sys.stderr)
+        return 1
+    api = f"http://127.0.0.1:{ports['api']}"
+    agg_conf = STATE / "aggregator.toml"
+    agg_conf.write_text(
+        f'[database]\ndsn = "{pg.dsn}"\n\n[broker]\nport = {ports["mqtt"]}\n'
+        f'client_id = "demo-ingest"\n\n[api]\nport = {ports["api"]}\n'
+    )
+    print("demo: database schema:", _run("giamsat", "db", "init", "-c", str(agg_conf)).strip())
+    if not _alive("aggregator"):
+        _spawn("aggregator", "giamsat", "serve", "-c", str(agg_conf))
+    for _ in range(150):
+        try:
+            if httpx.get(f"{api}/healthz", timeout=1).json().get("broker") == "connected":
+                break
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    else:
+        print(f"demo: aggregator did not start; see {STATE / 'aggregator.log'}", file=sys.stderr)
+        return 1
+
+    agent_conf = STATE / "agent.toml"
+    agent_conf.write_text(
+        (ROOT / "config" / "agent.example.toml")
+        .read_text()
+        .replace('data_dir = "~/.local/share/giamsat-agent"', f'data_dir = "{STATE / "probe"}"')
+        .replace('host = "mqtt.example.vn"', 'host = "127.0.0.1"')
+        .replace("port = 1883                  # 8883", f"port = {ports['mqtt']}  # 8883")
+        .replace('username = "bk-pacnam-01"', 'username = ""')
+        .replace("http://speed.example.vn:8080", api)
+        .replace("interval_s = 900", "interval_s = 30")
+        .replace("jitter_s = 60", "jitter_s = 5")
+        .replace("max_s = 10", "max_s = 3")
+    )
+    ident = json.loads(_run("giamsat-agent", "identity", "--json", "-c", str(agent_conf)))
+    _run("giamsat", "probes", "add", PROBE_ID, "--pubkey", ident["pubkey"],
+         "--village", "Pác Nặm, Bắc Kạn", "-c", str(agg_conf))  # fmt: skip
+    if not _alive("probe"):
+        _spawn("probe", "giamsat-agent", "run", "-c", str(agent_conf))
+    for _ in range(300):
+        try:
+            got = httpx.get(f"{api}/api/v1/records", params={"probe": PROBE_ID}, timeout=2)
+            if got.json():
+                break
+        except (httpx.HTTPError, ValueError):
+            pass
+        time.sleep(0.2)
+    else:
+        print(f"demo: no record arrived; see {STATE / 'probe.log'}", file=sys.stderr)
+        return 1
+    print(f"demo: probe {PROBE_ID} is measuring every 30 s and publishing to the aggregator")
+    print(f"demo: records: {api}/api/v1/records")
+    print(f"demo: stop everything with `make stop`\n{api}")
+    return 0
+
+
+def down() -> int:
+    ports_file = STATE / "ports.json"
+    for name in ("probe", "aggregator", "mosquitto"):
+        _kill(name)
+    if ports_file.exists():
+        Postgres(STATE / "postgres", port=json.loads(ports_file.read_text())["pg"]).stop()
+    print("demo: stopped")
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("action", choices=("up", "down"))
+    args = parser.parse_args()
+    return up() if args.action == "up" else down()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,100 @@
+"""Probe-side pieces that need no services: config errors, spool, data budget."""
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from agent import identity, settings
+from agent.budget import DataBudget
+from agent.config import ConfigError
+from agent.spool import Spool
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "agent.toml"
+    path.write_text(text)
+    return path
+
+
+def test_missing_required_key_names_file_and_key(tmp_path):
+    path = write(tmp_path, "[probe]\n")
+    with pytest.raises(ConfigError) as err:
+        settings.load(path)
+    assert str(path) in str(err.value) and "probe.id" in str(err.value)
+
+
+def test_wrong_type_and_unknown_key_are_reported(tmp_path):
+    with pytest.raises(ConfigError, match=r"broker\.port: must be an integer"):
+        settings.load(write(tmp_path, '[probe]\nid = "p1"\n[broker]\nport = "1883"\n'))
+    with pytest.raises(ConfigError, match=r"schedule\.intervall_s: unknown key"):
+        settings.load(write(tmp_path, '[probe]\nid = "p1"\n[schedule]\nintervall_s = 5\n'))
+    with pytest.raises(ConfigError, match=r"probe\.id: must be"):
+        settings.load(write(tmp_path, '[probe]\nid = "bad id/with slash"\n'))
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        settings.load(write(tmp_path, "[probe\n"))
+
+
+def test_plugin_keys_are_checked_after_the_plugin_reads_them(tmp_path):
+    from agent import location, signal
+
+    cfg = settings.load(
+        write(
+            tmp_path,
+            '[probe]\nid = "p1"\n[signal]\nsource = "sim"\nrsrp = -90\n'
+            '[location]\nsource = "static"\nlat = 22.0\nlon = 105.0\n',
+        )
+    )
+    signal.create(cfg.signal.str("source"), cfg.signal)
+    location.create(cfg.location.str("source"), cfg.location)
+    with pytest.raises(ConfigError, match=r"signal\.rsrp: unknown key"):
+        cfg.signal.finish()
+    with pytest.raises(ConfigError, match="unknown signal source"):
+        signal.create("nokia3310", cfg.signal)
+
+
+def test_example_agent_config_loads(tmp_path):
+    root = Path(__file__).resolve().parent.parent
+    cfg = settings.load(root / "config" / "agent.example.toml")
+    assert cfg.probe_id == "bk-pacnam-01"
+    assert cfg.schedule.interval_s == 900
+
+
+def test_identity_created_once_with_private_mode(tmp_path):
+    key = identity.load_or_create(tmp_path)
+    path = tmp_path / identity.KEY_FILE
+    assert os.stat(path).st_mode & 0o777 == 0o600
+    again = identity.load_or_create(tmp_path)
+    assert identity.public_key_b64(again) == identity.public_key_b64(key)
+
+
+def test_spool_keeps_order_and_refuses_when_full(tmp_path):
+    spool = Spool(tmp_path / "s.sqlite3", max_bytes=250)
+    assert spool.put("a", b"x" * 100)
+    assert spool.put("b", b"y" * 100)
+    assert spool.put("a", b"x" * 10)  # same id again: kept once
+    assert not spool.put("c", b"z" * 100)
+    status = spool.status()
+    assert (status.queued, status.bytes, status.refused_full) == (2, 200, 1)
+    rows = spool.pending(10)
+    assert [r[1] for r in rows] == ["a", "b"]
+    spool.delete([rows[0][0]])
+    spool.close()
+    reopened = Spool(tmp_path / "s.sqlite3", max_bytes=250)
+    assert [r[1] for r in reopened.pending(10)] == ["b"]
+    assert reopened.status().last_publish is not None
+    assert reopened.status().refused_full == 1
+
+
+def test_budget_survives_restart_and_resets_each_month(tmp_path):
+    path = tmp_path / "budget.json"
+    budget = DataBudget(path, monthly_bytes=1000)
+    budget.spend(700)
+    restarted = DataBudget(path, monthly_bytes=1000)
+    assert restarted.used == 700
+    assert not restarted.allows(400)
+    assert restarted.allows(300)
+    next_month = datetime(2100, 1, 1, tzinfo=UTC)
+    assert restarted.remaining(now=next_month) == 1000
+    assert restarted.allows(1000, now=next_month)
