@@ -1,22 +1,48 @@
-"""HTTP API (FastAPI): stored records, probes, health; the speed server is mounted too."""
+"""HTTP API (FastAPI): records, probes, tokens, health and metrics.
 
-from __future__ import annotations
+Every route states the least role it needs; raw data downloads are written to
+the audit log with the caller's token name.
+"""
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import FastAPI, HTTPException, Query
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.responses import PlainTextResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from psycopg_pool import ConnectionPool
+from pydantic import BaseModel, Field
 
+from aggregator import auth, probes
+from aggregator.auth import Caller
 from aggregator.ingest import IngestStats
+from aggregator.metrics import render_metrics
 from aggregator.settings import Settings
 from aggregator.validate import PROBE_ID
 
+ProbeId = Annotated[str, Query(max_length=64, pattern=PROBE_ID.pattern)]
+
+
+class ProbeIn(BaseModel):
+    id: str = Field(max_length=64, pattern=PROBE_ID.pattern)
+    pubkey: str = Field(max_length=100)
+    kind: str = Field("fixed", pattern="^(fixed|phone)$")
+    village: str | None = Field(None, max_length=200)
+
+
+class TokenIn(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    role: str = Field(pattern="^(viewer|inspector|admin)$")
+
 
 def create_app(settings: Settings, stats: IngestStats | None = None) -> FastAPI:
-    pool = ConnectionPool(settings.dsn, min_size=1, max_size=8, open=False)
+    pool = ConnectionPool(
+        settings.dsn, min_size=1, max_size=8, open=False, kwargs={"autocommit": True}
+    )
     stats = stats or IngestStats()
+    bearer = HTTPBearer(auto_error=False)
 
     async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
         pool.open()
@@ -29,27 +55,60 @@ def create_app(settings: Settings, stats: IngestStats | None = None) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
     )
+    app.state.pool = pool
+    app.state.stats = stats
+    app.state.settings = settings
+
+    def require(role: str) -> Callable[..., Caller]:
+        def dependency(
+            creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+        ) -> Caller:
+            if creds is None:
+                raise HTTPException(
+                    401, "a bearer token is required", headers={"WWW-Authenticate": "Bearer"}
+                )
+            with pool.connection() as conn:
+                caller = auth.caller_for(conn, creds.credentials)
+            if caller is None:
+                raise HTTPException(
+                    401, "unknown or revoked token", headers={"WWW-Authenticate": "Bearer"}
+                )
+            if not caller.may(role):
+                raise HTTPException(403, f"this needs the {role} role; the token is {caller.role}")
+            return caller
+
+        return dependency
+
+    app.state.require = require
+    Viewer = Annotated[Caller, Depends(require("viewer"))]
+    Inspector = Annotated[Caller, Depends(require("inspector"))]
+    Admin = Annotated[Caller, Depends(require("admin"))]
 
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:
-        """Liveness and readiness: the database answers and ingest holds a broker session."""
+        """Readiness: the database answers and ingest holds a broker session."""
         try:
             with pool.connection(timeout=2) as conn:
                 conn.execute("SELECT 1")
             database = "ok"
-        except Exception as exc:  # any failure is "not ready", reported, not raised
+        except Exception as exc:  # any failure means "not ready": report it, do not raise
             database = f"error: {type(exc).__name__}"
         return {"database": database, "broker": "connected" if stats.connected else "down"}
 
+    @app.get("/metrics", response_class=PlainTextResponse)
+    def metrics() -> str:
+        """Prometheus text format."""
+        return render_metrics(stats)
+
     @app.get("/api/v1/records")
     def records(
-        probe: Annotated[str | None, Query(max_length=64)] = None,
+        caller: Inspector,
+        request: Request,
+        probe: ProbeId | None = None,
         since: Annotated[datetime | None, Query()] = None,
         limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
     ) -> list[dict[str, Any]]:
-        """Stored records, newest first, exactly as the probes signed them."""
-        if probe is not None and not PROBE_ID.match(probe):
-            raise HTTPException(422, "probe id has characters outside [A-Za-z0-9._-]")
+        """Stored records, newest first, exactly as the probes signed them (inspector)."""
         if since is not None and since.tzinfo is None:
             raise HTTPException(422, "since needs a time zone, e.g. 2026-11-22T00:00:00Z")
         clauses, params = [], []
@@ -64,11 +123,18 @@ def create_app(settings: Settings, stats: IngestStats | None = None) -> FastAPI:
             rows = conn.execute(
                 f"SELECT raw FROM records {where} ORDER BY t DESC LIMIT %s", [*params, limit]
             ).fetchall()
+            auth.audit(
+                conn,
+                caller,
+                "records.download",
+                {"probe": probe, "since": since and since.isoformat(), "limit": limit,
+                 "returned": len(rows)},
+            )  # fmt: skip
         return [json.loads(row[0]) for row in rows]
 
     @app.get("/api/v1/probes")
-    def probe_list() -> list[dict[str, Any]]:
-        """Registered probes with when each was last heard from."""
+    def probe_list(caller: Viewer) -> list[dict[str, Any]]:
+        """Registered probes with when each was last heard from (viewer)."""
         with pool.connection() as conn:
             rows = conn.execute(
                 "SELECT p.id, p.kind, p.village, p.registered_at, p.revoked_at,"
@@ -77,5 +143,57 @@ def create_app(settings: Settings, stats: IngestStats | None = None) -> FastAPI:
             ).fetchall()
         keys = ("id", "kind", "village", "registered_at", "revoked_at", "last_record")
         return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    @app.post("/api/v1/probes", status_code=201)
+    def probe_add(caller: Admin, body: ProbeIn) -> dict[str, str]:
+        """Register a probe (admin)."""
+        with pool.connection() as conn:
+            try:
+                probes.add(conn, body.id, body.pubkey, kind=body.kind, village=body.village)
+            except probes.RegistryError as exc:
+                raise HTTPException(422, str(exc)) from None
+            auth.audit(conn, caller, "probes.add", {"probe": body.id})
+        return {"id": body.id}
+
+    @app.delete("/api/v1/probes/{probe_id}")
+    def probe_revoke(caller: Admin, probe_id: str) -> dict[str, str]:
+        """Revoke a probe: its records are refused from now on (admin)."""
+        with pool.connection() as conn:
+            try:
+                probes.revoke(conn, probe_id)
+            except probes.RegistryError as exc:
+                raise HTTPException(404, str(exc)) from None
+            auth.audit(conn, caller, "probes.revoke", {"probe": probe_id})
+        return {"id": probe_id, "status": "revoked"}
+
+    @app.get("/api/v1/tokens")
+    def token_list(caller: Admin) -> list[dict[str, Any]]:
+        """API tokens, without their secrets (admin)."""
+        with pool.connection() as conn:
+            rows = auth.list_tokens(conn)
+        keys = ("name", "role", "created_at", "revoked_at")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    @app.post("/api/v1/tokens", status_code=201)
+    def token_create(caller: Admin, body: TokenIn) -> dict[str, str]:
+        """Create a token; the response is the only time it is shown (admin)."""
+        with pool.connection() as conn:
+            try:
+                token = auth.create_token(conn, body.name, body.role)
+            except auth.TokenError as exc:
+                raise HTTPException(409, str(exc)) from None
+            auth.audit(conn, caller, "tokens.create", {"name": body.name, "role": body.role})
+        return {"name": body.name, "role": body.role, "token": token}
+
+    @app.delete("/api/v1/tokens/{name}")
+    def token_revoke(caller: Admin, name: str) -> dict[str, str]:
+        """Revoke a token (admin)."""
+        with pool.connection() as conn:
+            try:
+                auth.revoke_token(conn, name)
+            except auth.TokenError as exc:
+                raise HTTPException(404, str(exc)) from None
+            auth.audit(conn, caller, "tokens.revoke", {"name": name})
+        return {"name": name, "status": "revoked"}
 
     return app

@@ -6,11 +6,14 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from agent.config import ConfigError
-from aggregator import db, probes, settings
+from aggregator import auth, broker, db, probes, settings
+from aggregator.auth import TokenError
 from aggregator.db import DatabaseError
 from aggregator.probes import RegistryError
 
@@ -46,12 +49,37 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return cmd_serve(args)
 
 
+def _refresh_broker(cfg: settings.Settings, conn) -> None:  # type: ignore[no-untyped-def]
+    """Rewrite passwd/acl where the broker reads them and ask it to reload."""
+    if cfg.broker.config_dir:
+        broker.write_files(conn, Path(cfg.broker.config_dir), topic_prefix=cfg.broker.topic_prefix)
+        broker.reload(cfg.broker.reload_command)
+
+
 def cmd_probes_add(args: argparse.Namespace) -> int:
     cfg = _settings(args)
     with db.connect(cfg.dsn, autocommit=True) as conn:
         probes.add(conn, args.probe_id, args.pubkey, kind=args.kind, village=args.village)
+        password = (
+            None if args.no_broker_account else broker.add_account(conn, args.probe_id, "probe")
+        )
+        if password:
+            _refresh_broker(cfg, conn)
     print(f"probe {args.probe_id} registered")
+    if password:
+        _hand_over_password(args.probe_id, password, args.password_file)
     return 0
+
+
+def _hand_over_password(username: str, password: str, path: str | None) -> None:
+    if path:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(password + "\n")
+        print(f"broker username {username}; password written to {path} (mode 0600)")
+    else:
+        print(f"broker username {username}, password {password}")
+        print("  (shown once: put it in the probe's [broker] password_file)")
 
 
 def cmd_probes_list(args: argparse.Namespace) -> int:
@@ -73,6 +101,8 @@ def cmd_probes_revoke(args: argparse.Namespace) -> int:
     cfg = _settings(args)
     with db.connect(cfg.dsn, autocommit=True) as conn:
         probes.revoke(conn, args.probe_id)
+        broker.remove_account(conn, args.probe_id)
+        _refresh_broker(cfg, conn)
     print(f"probe {args.probe_id} revoked: its records are refused from now on")
     return 0
 
@@ -109,6 +139,60 @@ def cmd_deadletter_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_broker_account(args: argparse.Namespace) -> int:
+    cfg = _settings(args)
+    with db.connect(cfg.dsn, autocommit=True) as conn:
+        password = broker.add_account(conn, args.username, "ingest")
+        _refresh_broker(cfg, conn)
+    _hand_over_password(args.username, password, args.password_file)
+    return 0
+
+
+def cmd_broker_config(args: argparse.Namespace) -> int:
+    cfg = _settings(args)
+    tls = None
+    if args.tls_cert or args.tls_key:
+        if not (args.tls_cert and args.tls_key):
+            print("giamsat: error: --tls-cert and --tls-key go together", file=sys.stderr)
+            return 2
+        tls = broker.TlsListener(args.tls_port, args.tls_cert, args.tls_key, args.tls_ca or "")
+    with db.connect(cfg.dsn, autocommit=True) as conn:
+        files = broker.write_files(
+            conn, Path(args.out), port=args.port, bind=args.bind, tls=tls,
+            topic_prefix=cfg.broker.topic_prefix, persistence_dir=args.persistence_dir,
+        )  # fmt: skip
+    for name, path in files.items():
+        print(f"{name:<7} {path}")
+    print(f"start with: mosquitto -c {files['conf']}  (reload accounts with SIGHUP)")
+    return 0
+
+
+def cmd_tokens_add(args: argparse.Namespace) -> int:
+    cfg = _settings(args)
+    with db.connect(cfg.dsn, autocommit=True) as conn:
+        token = auth.create_token(conn, args.name, args.role)
+    print(token if args.quiet else f"token {args.name} ({args.role}): {token}\n  (shown once)")
+    return 0
+
+
+def cmd_tokens_list(args: argparse.Namespace) -> int:
+    cfg = _settings(args)
+    with db.connect(cfg.dsn, autocommit=True) as conn:
+        rows = auth.list_tokens(conn)
+    for name, role, created, revoked in rows:
+        status = f"revoked {revoked:%Y-%m-%d}" if revoked else "active"
+        print(f"{name:<24} {role:<10} {created:%Y-%m-%d %H:%M}  {status}")
+    return 0
+
+
+def cmd_tokens_revoke(args: argparse.Namespace) -> int:
+    cfg = _settings(args)
+    with db.connect(cfg.dsn, autocommit=True) as conn:
+        auth.revoke_token(conn, args.name)
+    print(f"token {args.name} revoked")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="giamsat",
@@ -140,10 +224,39 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--pubkey", required=True, help="base64 Ed25519 public key of the probe")
     add.add_argument("--kind", choices=("fixed", "phone"), default="fixed")
     add.add_argument("--village", help="village or site name shown on maps")
+    add.add_argument("--password-file", help="write the probe's broker password here")
+    add.add_argument(
+        "--no-broker-account", action="store_true", help="do not create a broker account"
+    )
     lst = command("list", cmd_probes_list, "list registered probes", psub)
     lst.add_argument("--json", action="store_true", help="print JSON")
     rev = command("revoke", cmd_probes_revoke, "refuse a probe's records from now on", psub)
     rev.add_argument("probe_id")
+
+    bp = sub.add_parser("broker", help="MQTT broker accounts and config")
+    bsub = bp.add_subparsers(dest="broker_command", required=True, metavar="COMMAND")
+    acc = command("account", cmd_broker_account, "create an ingest account for the broker", bsub)
+    acc.add_argument("username")
+    acc.add_argument("--password-file", help="write the password here instead of printing it")
+    bc = command("config", cmd_broker_config, "write mosquitto.conf, passwd and acl", bsub)
+    bc.add_argument("--out", required=True, help="directory for the generated files")
+    bc.add_argument("--port", type=int, default=1883)
+    bc.add_argument("--bind", default="0.0.0.0")
+    bc.add_argument("--persistence-dir", default="/var/lib/mosquitto/")
+    bc.add_argument("--tls-port", type=int, default=8883)
+    bc.add_argument("--tls-cert", help="server certificate (PEM) for a TLS listener")
+    bc.add_argument("--tls-key", help="its private key (PEM)")
+    bc.add_argument("--tls-ca", help="CA bundle, for client certificates")
+
+    tp = sub.add_parser("tokens", help="API tokens and roles")
+    tsub = tp.add_subparsers(dest="tokens_command", required=True, metavar="COMMAND")
+    ta = command("add", cmd_tokens_add, "create an API token (shown once)", tsub)
+    ta.add_argument("name")
+    ta.add_argument("--role", required=True, choices=auth.ROLES)
+    ta.add_argument("--quiet", action="store_true", help="print only the token")
+    command("list", cmd_tokens_list, "list API tokens", tsub)
+    tr = command("revoke", cmd_tokens_revoke, "revoke an API token", tsub)
+    tr.add_argument("name")
 
     dl = sub.add_parser("deadletter", help="rejected records", description="rejected records")
     dlsub = dl.add_subparsers(dest="dl_command", required=True, metavar="COMMAND")
@@ -162,7 +275,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         return args.handler(args)
-    except (ConfigError, DatabaseError, RegistryError) as exc:
+    except (ConfigError, DatabaseError, RegistryError, TokenError) as exc:
         print(f"giamsat: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -20,6 +20,8 @@ class BrokerSettings:
     share_group: str = "ingest"
     tls: bool = False
     ca_file: str = ""
+    config_dir: str = ""
+    reload_command: str = ""
 
     @property
     def subscription(self) -> str:
@@ -73,6 +75,8 @@ def load(path: Path | str | None) -> Settings:
         share_group=b.str("share_group", "ingest"),
         tls=b.bool("tls", False),
         ca_file=b.str("ca_file", ""),
+        config_dir=b.str("config_dir", ""),
+        reload_command=b.str("reload_command", ""),
     )
     b.finish()
 

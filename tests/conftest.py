@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import shutil
 import sys
-import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,22 +16,15 @@ import pytest
 
 from aggregator import db
 from aggregator.localservices import Mosquitto, Postgres, free_port
-from tests.support import Aggregator, write_aggregator_config
+from tests.support import Aggregator, service_dir, write_aggregator_config
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 
-def _service_dir(prefix: str) -> Path:
-    # pytest's tmp_path lives under a 0700 directory the postgres user cannot enter.
-    path = Path(tempfile.mkdtemp(prefix=prefix))
-    path.chmod(0o755)
-    return path
-
-
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[Postgres]:
-    directory = _service_dir("giamsat-pg-")
+    directory = service_dir("giamsat-pg-")
     server = Postgres(directory)
     server.start()
     yield server
@@ -57,7 +49,7 @@ def db_dsn(pg_server: Postgres) -> Iterator[str]:
 
 @pytest.fixture
 def broker() -> Iterator[Mosquitto]:
-    directory = _service_dir("giamsat-mqtt-")
+    directory = service_dir("giamsat-mqtt-")
     server = Mosquitto(directory)
     server.start()
     yield server

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -14,6 +15,13 @@ import httpx
 from aggregator.localservices import Mosquitto
 
 BIN = Path(sys.executable).parent
+
+
+def service_dir(prefix: str) -> Path:
+    """A directory the postgres user can enter (pytest's tmp_path sits under a 0700 one)."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    path.chmod(0o755)
+    return path
 
 
 def write_aggregator_config(path: Path, dsn: str, broker: Mosquitto, api_port: int) -> Path:
@@ -130,3 +138,11 @@ def publish(broker: Mosquitto, topic: str, payloads: list[bytes], client_id: str
     finally:
         client.disconnect()
         client.loop_stop()
+
+
+def make_token(config: Path, role: str) -> dict[str, str]:
+    """Create an API token with the CLI and return the Authorization header for it."""
+    name = f"{role}-{uuid.uuid4().hex[:6]}"
+    token = run_cli("giamsat", "tokens", "add", name, "--role", role, "--quiet",
+                    "--config", str(config)).stdout.strip()  # fmt: skip
+    return {"Authorization": f"Bearer {token}"}

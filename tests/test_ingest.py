@@ -6,7 +6,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from agent import record
 from agent.identity import public_key_b64
-from tests.support import publish, run_cli, wait_until
+from tests.support import make_token, publish, run_cli, wait_until
 
 TOPIC = "giamsat/v1/probes/{}/records"
 
@@ -38,7 +38,10 @@ def test_records_stored_once_and_forgeries_dead_lettered(aggregator, broker, db_
 
     assert wait_until(lambda: count(db_dsn, "SELECT count(*) FROM deadletter") == 1)
     assert wait_until(lambda: count(db_dsn, "SELECT count(*) FROM records") == 5)
-    api = httpx.get(f"{aggregator.url}/api/v1/records", params={"probe": "bk-01"}).json()
+    inspector = make_token(aggregator.config, "inspector")
+    api = httpx.get(
+        f"{aggregator.url}/api/v1/records", params={"probe": "bk-01"}, headers=inspector
+    ).json()
     assert sorted(r["id"] for r in api) == sorted(r["id"] for r in good)
     by_id = {r["id"]: r for r in api}
     for r in good:
@@ -72,10 +75,12 @@ def test_api_filters_and_rejects_bad_queries(aggregator, broker, db_dsn):
     recs = [make(key, probe="bk-02") for _ in range(3)]
     publish(broker, TOPIC.format("bk-02"), [record.encode(r) for r in recs])
     assert wait_until(lambda: count(db_dsn, "SELECT count(*) FROM records") == 3)
-    limited = httpx.get(f"{aggregator.url}/api/v1/records", params={"limit": 2}).json()
+    h = make_token(aggregator.config, "inspector")
+    url = f"{aggregator.url}/api/v1/records"
+    limited = httpx.get(url, params={"limit": 2}, headers=h).json()
     assert len(limited) == 2
-    assert httpx.get(f"{aggregator.url}/api/v1/records", params={"probe": "x y"}).status_code == 422
-    naive = httpx.get(f"{aggregator.url}/api/v1/records", params={"since": "2026-01-01T00:00:00"})
+    assert httpx.get(url, params={"probe": "x y"}, headers=h).status_code == 422
+    naive = httpx.get(url, params={"since": "2026-01-01T00:00:00"}, headers=h)
     assert naive.status_code == 422
-    probes = httpx.get(f"{aggregator.url}/api/v1/probes").json()
+    probes = httpx.get(f"{aggregator.url}/api/v1/probes", headers=h).json()
     assert probes[0]["id"] == "bk-02" and probes[0]["last_record"] is not None

@@ -1,0 +1,124 @@
+"""Access control: API roles and the audit log; broker accounts and ACL."""
+
+import shutil
+import uuid
+
+import httpx
+import paho.mqtt.client as mqtt
+import psycopg
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+
+from aggregator import broker as broker_files
+from aggregator.localservices import Mosquitto
+from tests.support import make_token, run_cli, service_dir, wait_until
+
+
+def test_each_role_is_refused_what_it_may_not_see(aggregator, db_dsn):
+    url = aggregator.url
+    viewer = make_token(aggregator.config, "viewer")
+    inspector = make_token(aggregator.config, "inspector")
+    admin = make_token(aggregator.config, "admin")
+
+    assert httpx.get(f"{url}/api/v1/records").status_code == 401
+    assert (
+        httpx.get(f"{url}/api/v1/records", headers={"Authorization": "Bearer gs_nope"}).status_code
+        == 401
+    )
+    assert httpx.get(f"{url}/api/v1/records", headers=viewer).status_code == 403
+    assert httpx.get(f"{url}/api/v1/probes", headers=viewer).status_code == 200
+    assert httpx.get(f"{url}/api/v1/records", headers=inspector).status_code == 200
+    assert httpx.get(f"{url}/api/v1/tokens", headers=inspector).status_code == 403
+    body = {"name": "ops-2", "role": "viewer"}
+    assert httpx.post(f"{url}/api/v1/tokens", json=body, headers=inspector).status_code == 403
+    created = httpx.post(f"{url}/api/v1/tokens", json=body, headers=admin)
+    assert created.status_code == 201
+    new = {"Authorization": f"Bearer {created.json()['token']}"}
+    assert httpx.get(f"{url}/api/v1/probes", headers=new).status_code == 200
+    assert httpx.delete(f"{url}/api/v1/tokens/ops-2", headers=admin).status_code == 200
+    assert httpx.get(f"{url}/api/v1/probes", headers=new).status_code == 401
+    assert httpx.get(f"{url}/healthz").status_code == 200
+
+    with psycopg.connect(db_dsn) as conn:
+        actions = [r[0] for r in conn.execute("SELECT action FROM audit_log ORDER BY id")]
+        stored = conn.execute("SELECT token_hash FROM api_tokens").fetchall()
+    assert actions.count("records.download") == 1
+    assert "tokens.create" in actions and "tokens.revoke" in actions
+    assert all(created.json()["token"] not in row[0] for row in stored)  # only digests
+
+
+def _connect(port, username, password):
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2, client_id=f"c-{uuid.uuid4().hex[:6]}", protocol=mqtt.MQTTv5
+    )
+    if username:
+        client.username_pw_set(username, password)
+    result = {}
+    client.on_connect = lambda c, u, f, rc, p: result.setdefault("rc", rc)
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    wait_until(lambda: "rc" in result, timeout=5)
+    return client, result.get("rc")
+
+
+@pytest.fixture
+def secured_broker(db_dsn):
+    directory = service_dir("giamsat-acl-")
+    with psycopg.connect(db_dsn, autocommit=True) as conn:
+        passwords = {
+            "bk-01": broker_files.add_account(conn, "bk-01", "probe"),
+            "bk-02": broker_files.add_account(conn, "bk-02", "probe"),
+            "ingest": broker_files.add_account(conn, "ingest", "ingest"),
+        }
+        files = broker_files.write_files(conn, directory / "conf")
+    server = Mosquitto(directory, password_file=files["passwd"], acl_file=files["acl"])
+    server.start()
+    yield server, passwords
+    server.stop()
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+def test_probe_may_publish_only_under_its_own_id(secured_broker):
+    server, pw = secured_broker
+    received = []
+    reader, rc = _connect(server.port, "ingest", pw["ingest"])
+    assert not rc.is_failure
+    reader.on_message = lambda c, u, m: received.append(m.topic)
+    reader.subscribe("$share/ingest/giamsat/v1/probes/+/records", qos=1)
+    probe, rc = _connect(server.port, "bk-01", pw["bk-01"])
+    assert not rc.is_failure
+    own = probe.publish("giamsat/v1/probes/bk-01/records", b"{}", qos=1)
+    other = probe.publish("giamsat/v1/probes/bk-02/records", b"{}", qos=1)
+    own.wait_for_publish(5)
+    other.wait_for_publish(5)
+    assert wait_until(lambda: received == ["giamsat/v1/probes/bk-01/records"], timeout=5)
+    assert received == ["giamsat/v1/probes/bk-01/records"]  # the forged topic never arrives
+    for c in (probe, reader):
+        c.disconnect()
+        c.loop_stop()
+
+
+def test_wrong_password_and_anonymous_are_refused(secured_broker):
+    server, pw = secured_broker
+    for user, password in (("bk-01", "guess"), ("", None), ("bk-01", pw["bk-02"])):
+        client, rc = _connect(server.port, user, password)
+        assert rc is not None and rc.is_failure
+        client.loop_stop()
+
+
+def test_cli_registration_creates_broker_account(aggregator, tmp_path):
+    from agent.identity import load_or_create, public_key_b64
+
+    key = public_key_b64(load_or_create(tmp_path / "probe"))
+    secret = tmp_path / "pw"
+    out = run_cli("giamsat", "probes", "add", "bk-09", "--pubkey", key,
+                  "--password-file", str(secret), "--config", str(aggregator.config))  # fmt: skip
+    assert "password written" in out.stdout and oct(secret.stat().st_mode & 0o777) == "0o600"
+    conf = run_cli("giamsat", "broker", "config", "--out", str(tmp_path / "mq"),
+                   "--config", str(aggregator.config))  # fmt: skip
+    assert "mosquitto.conf" in conf.stdout
+    passwd = (tmp_path / "mq" / "passwd").read_text()
+    assert passwd.startswith("bk-09:$7$") and secret.read_text().strip() not in passwd
+    bad = run_cli("giamsat", "probes", "add", "bad id", "--pubkey", key,
+                  "--config", str(aggregator.config), check=False)  # fmt: skip
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr and "probe id" in bad.stderr
