@@ -98,6 +98,8 @@ def write_files(
         "persistence true",
         f"persistence_location {persistence_dir}",
         "max_queued_messages 1000000",
+        # Ingest acks after commit, so a batch can be no larger than this window.
+        "max_inflight_messages 1000",
         f"listener {port} {bind}",
     ]
     if tls:

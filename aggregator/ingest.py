@@ -139,7 +139,6 @@ def _client(settings: Settings) -> aiomqtt.Client:
         clean_start=False,
         properties=props,
         tls_params=aiomqtt.TLSParameters(ca_certs=b.ca_file or None) if b.tls else None,
-        max_queued_incoming_messages=settings.ingest.batch_size * 4,
     )
     # aiomqtt 2.x has no public switch for application acknowledgements yet
     # (empicano/aiomqtt#345); paho underneath has had them since 2.0.
@@ -212,22 +211,54 @@ async def _consume(
                     getter.cancel()
                     if pump in done:
                         pump.result()  # re-raises the disconnect
+                    await _leave(client, settings, writer, stats, queue)
                     return
                 batch = await _next_batch(
                     queue, getter.result(), settings.ingest.batch_size,
                     settings.ingest.batch_ms / 1000,
                 )  # fmt: skip
-                started = time.monotonic()
-                payloads = [(str(m.topic), _payload_bytes(m.payload)) for m in batch]
-                await asyncio.to_thread(writer.write, payloads)
-                stats.batches += 1
-                stats.batch_seconds_total += time.monotonic() - started
-                for m in batch:
-                    if m.qos > 0:
-                        client._client.ack(m.mid, m.qos)
+                await _store_and_ack(client, writer, stats, batch)
         finally:
             pump.cancel()
             stopper.cancel()
+
+
+async def _store_and_ack(
+    client: aiomqtt.Client, writer: Writer, stats: IngestStats, batch: list[aiomqtt.Message]
+) -> None:
+    started = time.monotonic()
+    payloads = [(str(m.topic), _payload_bytes(m.payload)) for m in batch]
+    await asyncio.to_thread(writer.write, payloads)
+    stats.batches += 1
+    stats.batch_seconds_total += time.monotonic() - started
+    for m in batch:
+        if m.qos > 0:
+            client._client.ack(m.mid, m.qos)
+
+
+async def _leave(
+    client: aiomqtt.Client,
+    settings: Settings,
+    writer: Writer,
+    stats: IngestStats,
+    queue: asyncio.Queue[aiomqtt.Message],
+) -> None:
+    """Leave the shared group without stranding a record.
+
+    A persistent session that stays subscribed while its worker is gone keeps
+    receiving its share of the records, and nobody would ever ack them. So on
+    a clean stop we unsubscribe first; everything the broker sent before its
+    UNSUBACK is then already with us, and is stored and acked before we go.
+    """
+    await client.unsubscribe(settings.broker.subscription)
+    while len(client.messages) > 0:
+        await asyncio.sleep(0.01)
+    leftovers = []
+    while not queue.empty():
+        leftovers.append(queue.get_nowait())
+    if leftovers:
+        await _store_and_ack(client, writer, stats, leftovers)
+    log.info("ingest left the shared subscription (%d last records stored)", len(leftovers))
 
 
 def _payload_bytes(payload: object) -> bytes:
