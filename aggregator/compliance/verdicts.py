@@ -1,0 +1,227 @@
+"""Verdicts: for one standard, operator, area and period, each KPI judged with its interval.
+
+The rule is chosen so an operator cannot argue with a FAIL: it is given only
+when the whole confidence interval lies on the wrong side of the limit. When
+the estimate is on the wrong side but the interval reaches the limit the
+verdict is AT_RISK (watch it, collect more); below the early-warning sample
+minimums it is INSUFFICIENT_DATA. Separately, each verdict carries its
+sampling grade (evidence or early warning) and the rules that were not met.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+
+from aggregator.compliance.clusters import Period, kpi_data, prepare
+from aggregator.compliance.operators import Operator
+from aggregator.compliance.rollup import Rollup
+from aggregator.compliance.sampling import check_sampling
+from aggregator.compliance.standards import Kpi, Standard
+from aggregator.compliance.stats import Estimate, bootstrap_mean, clustered_share
+
+
+class Verdict(StrEnum):
+    PASS = "PASS"
+    AT_RISK = "AT_RISK"
+    FAIL = "FAIL"
+    INSUFFICIENT_DATA = "INSUFFICIENT_DATA"
+
+
+def decide(value: float, low: float, high: float, comparator: str, limit: float) -> Verdict:
+    """PASS / AT_RISK / FAIL from an estimate, its interval and the limit."""
+    if comparator == ">=":
+        wholly_wrong, estimate_wrong = high < limit, value < limit
+    elif comparator == "<=":
+        wholly_wrong, estimate_wrong = low > limit, value > limit
+    else:
+        raise ValueError(f"unknown comparator {comparator!r}")
+    if wholly_wrong:
+        return Verdict.FAIL
+    return Verdict.AT_RISK if estimate_wrong else Verdict.PASS
+
+
+@dataclass(frozen=True)
+class KpiVerdict:
+    """One KPI's finding, self-contained so a case or a notice can quote it alone.
+
+    Shares are in percent (``unit`` "%"); ``value``/``ci_low``/``ci_high`` are
+    None only when there was no sample at all.
+    """
+
+    standard_id: str
+    kpi_id: str
+    name_vi: str
+    name_en: str
+    metric: str
+    operator: str
+    technology: str
+    area: str
+    period_start: date
+    period_end: date
+    comparator: str
+    limit: float
+    unit: str
+    value: float | None
+    ci_low: float | None
+    ci_high: float | None
+    confidence: float
+    method: str
+    design_effect: float | None
+    samples: int
+    probe_days: int
+    per_env: dict[str, int]
+    close_samples: int
+    verdict: Verdict
+    grade: str
+    unmet: tuple[str, ...]
+    insufficient: tuple[str, ...]
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> KpiVerdict:
+        """Inverse of ``dataclasses.asdict`` after a JSON round trip (see :mod:`.render`)."""
+        values = dict(data)
+        values["period_start"] = date.fromisoformat(str(values["period_start"]))
+        values["period_end"] = date.fromisoformat(str(values["period_end"]))
+        values["verdict"] = Verdict(values["verdict"])
+        values["unmet"] = tuple(values["unmet"])
+        values["insufficient"] = tuple(values["insufficient"])
+        values["per_env"] = dict(values["per_env"])
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """All KPIs of one standard for one operator, area and period, with how they were computed."""
+
+    standard_id: str
+    code: str
+    title_vi: str
+    title_en: str
+    citation_vi: str
+    citation_en: str
+    operator: str
+    technology: str
+    area: str
+    period_start: date
+    period_end: date
+    confidence: float
+    resamples: int
+    seed: int
+    kpis: tuple[KpiVerdict, ...]
+
+    def kpi(self, kpi_id: str) -> KpiVerdict:
+        for verdict in self.kpis:
+            if verdict.kpi_id == kpi_id:
+                return verdict
+        raise KeyError(f"assessment has no KPI {kpi_id!r}")
+
+
+def _estimate(
+    kpi: Kpi,
+    numerators: np.ndarray,
+    denominators: np.ndarray,
+    confidence: float,
+    resamples: int,
+    seed: int,
+) -> Estimate:
+    if kpi.is_share:
+        share = clustered_share(numerators, denominators, confidence)
+        return Estimate(
+            share.value * 100.0,
+            share.low * 100.0,
+            share.high * 100.0,
+            share.method,
+            share.design_effect,
+        )
+    return bootstrap_mean(numerators, denominators, confidence, resamples, seed)
+
+
+def evaluate(
+    standard: Standard,
+    operator: Operator,
+    rows: Iterable[Rollup],
+    *,
+    area: str,
+    period: Period,
+    confidence: float = 0.95,
+    resamples: int = 2000,
+    seed: int = 0,
+) -> Assessment:
+    """Judge every KPI of ``standard`` for ``operator`` on the rollups of ``area``.
+
+    ``rows`` may hold other operators, technologies and days: only the
+    operator's rows in the standard's technologies and in ``period`` count.
+    The caller chooses the rows of the area (the H3 cells of a commune,
+    district or province) and names it in ``area``.
+    """
+    prepared = prepare(standard, operator.name, rows, period)
+    verdicts: list[KpiVerdict] = []
+    for kpi in standard.kpis:
+        limit = operator.limit_for(standard, kpi)
+        data = kpi_data(kpi, prepared)
+        check = check_sampling(
+            standard, data.samples, data.per_env, len(data.clusters), data.close_samples
+        )
+        estimate: Estimate | None = None
+        if data.samples:
+            estimate = _estimate(
+                kpi, data.numerators, data.denominators, confidence, resamples, seed
+            )
+        if estimate is None or not check.sufficient:
+            verdict = Verdict.INSUFFICIENT_DATA
+        else:
+            verdict = decide(estimate.value, estimate.low, estimate.high, kpi.comparator, limit)
+        verdicts.append(
+            KpiVerdict(
+                standard_id=standard.id,
+                kpi_id=kpi.id,
+                name_vi=kpi.name_vi,
+                name_en=kpi.name_en,
+                metric=kpi.metric,
+                operator=operator.name,
+                technology=standard.technology,
+                area=area,
+                period_start=period.start,
+                period_end=period.end,
+                comparator=kpi.comparator,
+                limit=limit,
+                unit=kpi.unit,
+                value=None if estimate is None else estimate.value,
+                ci_low=None if estimate is None else estimate.low,
+                ci_high=None if estimate is None else estimate.high,
+                confidence=confidence,
+                method="wilson" if kpi.is_share else "bootstrap",
+                design_effect=None if estimate is None else estimate.design_effect,
+                samples=data.samples,
+                probe_days=len(data.clusters),
+                per_env=check.per_env,
+                close_samples=check.close_samples,
+                verdict=verdict,
+                grade=check.grade,
+                unmet=check.unmet,
+                insufficient=check.insufficient,
+            )
+        )
+    return Assessment(
+        standard_id=standard.id,
+        code=standard.code,
+        title_vi=standard.title_vi,
+        title_en=standard.title_en,
+        citation_vi=standard.citation_vi,
+        citation_en=standard.citation_en,
+        operator=operator.name,
+        technology=standard.technology,
+        area=area,
+        period_start=period.start,
+        period_end=period.end,
+        confidence=confidence,
+        resamples=resamples,
+        seed=seed,
+        kpis=tuple(verdicts),
+    )

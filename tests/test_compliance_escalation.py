@@ -1,0 +1,275 @@
+"""Escalation state machine and the notices it produces."""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from aggregator.compliance.escalation import (
+    Case,
+    CaseState,
+    EscalationError,
+    Policy,
+    close_case,
+    next_due,
+    open_case,
+    transition,
+)
+from aggregator.compliance.notices import render_notice
+from aggregator.compliance.operators import load_operators
+from aggregator.compliance.render import to_json
+from aggregator.compliance.sampling import EARLY_WARNING, EVIDENCE
+from aggregator.compliance.standards import load_standard
+from aggregator.compliance.verdicts import KpiVerdict, Verdict
+
+CONFIG = Path(__file__).resolve().parent.parent / "config"
+QCVN_126 = load_standard(CONFIG / "standards" / "qcvn-126-2021.toml")
+VIETTEL = load_operators(CONFIG / "operators.toml")["Viettel"]
+SHA = "9f2c" + "0" * 56 + "beef"
+
+
+def _verdict(
+    start: date,
+    end: date,
+    verdict: Verdict = Verdict.FAIL,
+    grade: str = EVIDENCE,
+    value: float = 85.24,
+) -> KpiVerdict:
+    return KpiVerdict(
+        standard_id="QCVN-126:2021/BTTTT",
+        kpi_id="dl_mean",
+        name_vi="Tốc độ tải xuống trung bình",
+        name_en="Mean download throughput",
+        metric="mean",
+        operator="Viettel",
+        technology="5G",
+        area="xã Pác Nặm, tỉnh Bắc Kạn",
+        period_start=start,
+        period_end=end,
+        comparator=">=",
+        limit=100.0,
+        unit="Mbit/s",
+        value=value,
+        ci_low=value - 2.31,
+        ci_high=value + 2.86,
+        confidence=0.95,
+        method="bootstrap",
+        design_effect=None,
+        samples=1640,
+        probe_days=54,
+        per_env={"indoor": 540, "outdoor_fixed": 550, "outdoor_mobile": 550},
+        close_samples=0,
+        verdict=verdict,
+        grade=grade,
+        unmet=() if grade == EVIDENCE else ("per_env.indoor: 0 < 500",),
+        insufficient=(),
+    )
+
+
+OCTOBER_FAIL = _verdict(date(2026, 10, 1), date(2026, 10, 31))
+
+
+def _walk_to(state: CaseState) -> Case:
+    """The canonical history: opened 3 Nov, notices on 5 Nov and 6 Dec, sanction 6 Jan."""
+    case = open_case(OCTOBER_FAIL, date(2026, 11, 3))
+    steps = [
+        (OCTOBER_FAIL, date(2026, 11, 5)),
+        (_verdict(date(2026, 11, 5), date(2026, 12, 4)), date(2026, 12, 6)),
+        (_verdict(date(2026, 12, 6), date(2027, 1, 4)), date(2027, 1, 6)),
+    ]
+    for verdict, on in steps:
+        if case.state is state:
+            break
+        case = transition(case, verdict, on)
+    assert case.state is state
+    return case
+
+
+def test_walk_through_every_state_with_dates() -> None:
+    case = open_case(OCTOBER_FAIL, date(2026, 11, 3))
+    assert case.state is CaseState.OPEN and case.opened_on == date(2026, 11, 3)
+    assert next_due(case) == date(2026, 11, 3)
+
+    case = transition(case, OCTOBER_FAIL, date(2026, 11, 5))
+    assert case.state is CaseState.NOTICE_1
+    assert next_due(case) == date(2026, 12, 5)  # 30-day grace
+
+    case = transition(case, _verdict(date(2026, 11, 5), date(2026, 12, 4)), date(2026, 12, 6))
+    assert case.state is CaseState.NOTICE_2
+    assert next_due(case) == date(2027, 1, 5)
+
+    case = transition(case, _verdict(date(2026, 12, 6), date(2027, 1, 4)), date(2027, 1, 6))
+    assert case.state is CaseState.SANCTION_RECOMMENDED
+    assert next_due(case) is None
+
+    passed = _verdict(date(2027, 1, 7), date(2027, 2, 5), Verdict.PASS, value=104.0)
+    case = transition(case, passed, date(2027, 2, 6))
+    assert case.state is CaseState.CLOSED
+    assert [(e.on, e.from_state, e.to_state) for e in case.history] == [
+        (date(2026, 11, 3), None, CaseState.OPEN),
+        (date(2026, 11, 5), CaseState.OPEN, CaseState.NOTICE_1),
+        (date(2026, 12, 6), CaseState.NOTICE_1, CaseState.NOTICE_2),
+        (date(2027, 1, 6), CaseState.NOTICE_2, CaseState.SANCTION_RECOMMENDED),
+        (date(2027, 2, 6), CaseState.SANCTION_RECOMMENDED, CaseState.CLOSED),
+    ]
+    assert case.history[-1].verdict == passed
+    with pytest.raises(EscalationError, match="closed"):
+        transition(case, _verdict(date(2027, 2, 6), date(2027, 3, 5)), date(2027, 3, 6))
+
+
+def test_premature_second_notice_is_refused_until_the_grace_period_ends() -> None:
+    case = _walk_to(CaseState.NOTICE_1)
+    failing = _verdict(date(2026, 11, 5), date(2026, 11, 30))
+    with pytest.raises(EscalationError, match=r"premature.*until 2026-12-05"):
+        transition(case, failing, date(2026, 12, 4))
+    assert transition(case, failing, date(2026, 12, 5)).state is CaseState.NOTICE_2
+    # The sanction step has its own grace period, and the policy sets both.
+    strict = Policy(grace_1_days=10, grace_2_days=60)
+    quick = transition(case, failing, date(2026, 12, 1), strict)
+    with pytest.raises(EscalationError, match="premature"):
+        transition(quick, _verdict(date(2026, 12, 1), date(2027, 1, 15)), date(2027, 1, 20), strict)
+
+
+def test_escalation_needs_monitoring_after_the_notice() -> None:
+    case = _walk_to(CaseState.NOTICE_1)
+    with pytest.raises(EscalationError, match="only monitoring after the notice"):
+        transition(case, OCTOBER_FAIL, date(2026, 12, 10))
+
+
+def test_pass_closes_from_any_notice_state_but_only_with_newer_monitoring() -> None:
+    for state in (CaseState.OPEN, CaseState.NOTICE_1, CaseState.NOTICE_2):
+        case = _walk_to(state)
+        passed = _verdict(date(2027, 1, 7), date(2027, 2, 5), Verdict.PASS, value=101.0)
+        assert transition(case, passed, date(2027, 2, 6)).state is CaseState.CLOSED
+    stale = _verdict(date(2026, 10, 1), date(2026, 10, 31), Verdict.PASS, value=101.0)
+    with pytest.raises(EscalationError, match="not later monitoring"):
+        transition(_walk_to(CaseState.NOTICE_1), stale, date(2026, 12, 1))
+
+
+def test_illegal_transitions_are_refused_with_reasons() -> None:
+    case = _walk_to(CaseState.NOTICE_1)
+    later = (date(2026, 11, 5), date(2026, 12, 4))
+    with pytest.raises(EscalationError, match="AT_RISK verdict neither escalates nor closes"):
+        transition(case, _verdict(*later, Verdict.AT_RISK), date(2026, 12, 6))
+    with pytest.raises(EscalationError, match="INSUFFICIENT_DATA"):
+        transition(case, _verdict(*later, Verdict.INSUFFICIENT_DATA), date(2026, 12, 6))
+    with pytest.raises(EscalationError, match="does not belong"):
+        transition(case, replace(_verdict(*later), kpi_id="ul_mean"), date(2026, 12, 6))
+    with pytest.raises(EscalationError, match="before the case's last change"):
+        transition(case, _verdict(date(2026, 10, 1), date(2026, 10, 31)), date(2026, 11, 4))
+    with pytest.raises(EscalationError, match="before the verdict's period ends"):
+        transition(case, _verdict(*later), date(2026, 12, 1))
+    with pytest.raises(EscalationError, match="can only be closed"):
+        transition(
+            _walk_to(CaseState.SANCTION_RECOMMENDED),
+            _verdict(date(2027, 1, 6), date(2027, 2, 5)),
+            date(2027, 2, 6),
+        )
+    with pytest.raises(EscalationError, match="only a FAIL opens"):
+        open_case(_verdict(*later, Verdict.AT_RISK), date(2026, 12, 6))
+
+
+def test_early_warning_fail_opens_a_case_but_sends_no_notice() -> None:
+    weak = _verdict(date(2026, 10, 1), date(2026, 10, 31), grade=EARLY_WARNING)
+    case = open_case(weak, date(2026, 11, 3))
+    with pytest.raises(EscalationError, match=r"early-warning FAIL.*per_env.indoor"):
+        transition(case, weak, date(2026, 11, 5))
+    lenient = Policy(notices_need_evidence=False)
+    assert transition(case, weak, date(2026, 11, 5), lenient).state is CaseState.NOTICE_1
+
+
+def test_close_by_decision_from_any_open_state() -> None:
+    for state in (CaseState.OPEN, CaseState.NOTICE_2, CaseState.SANCTION_RECOMMENDED):
+        closed = close_case(_walk_to(state), date(2027, 3, 1), "superseded by a national audit")
+        assert closed.state is CaseState.CLOSED
+        assert closed.history[-1].note == "superseded by a national audit"
+        with pytest.raises(EscalationError, match="already closed"):
+            close_case(closed, date(2027, 3, 2), "again")
+    with pytest.raises(EscalationError, match="needs a reason"):
+        close_case(_walk_to(CaseState.OPEN), date(2027, 3, 1), "  ")
+
+
+def test_case_survives_a_json_round_trip() -> None:
+    case = _walk_to(CaseState.NOTICE_2)
+    assert Case.from_dict(json.loads(to_json(case))) == case
+    assert case.id == "QCVN-126:2021/BTTTT/dl_mean/Viettel/xã Pác Nặm, tỉnh Bắc Kạn/2026-11-03"
+
+
+def test_first_notice_in_vietnamese() -> None:
+    text = render_notice(_walk_to(CaseState.NOTICE_1), VIETTEL, QCVN_126, SHA, date(2026, 11, 5))
+    assert unicodedata.is_normalized("NFC", text)
+    for phrase in (
+        "CỤC VIỄN THÔNG",
+        "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+        "Hà Nội, ngày 05 tháng 11 năm 2026",
+        "THÔNG BÁO LẦN THỨ NHẤT",
+        "Cục Viễn thông gửi Thông báo lần thứ nhất này đến Viettel",
+        "không đạt quy chuẩn kỹ thuật quốc gia",
+        "Kính gửi: Tập đoàn Công nghiệp - Viễn thông Quân đội (Viettel)",
+        f"Địa chỉ trụ sở chính: {VIETTEL.head_office}",
+        "Thông tư số 07/2021/TT-BTTTT",
+        "- Chỉ tiêu: Tốc độ tải xuống trung bình (dl_mean)",
+        "- Khu vực: xã Pác Nặm, tỉnh Bắc Kạn",
+        "từ ngày 01/10/2026 đến ngày 31/10/2026",
+        "- Giá trị đo được: 85,2 Mbit/s",
+        "- Khoảng tin cậy 95 %: 82,9 – 88,1 Mbit/s",
+        "- Mức quy định: ≥ 100 Mbit/s",
+        "- Số mẫu đo: 1.640 mẫu trong 54 ngày-thiết bị đo",
+        "đạt yêu cầu lấy mẫu của quy chuẩn",
+        f"- Mã SHA-256 của bộ bằng chứng: {SHA}",
+        "trước ngày 05/12/2026",
+        "sẽ gửi Thông báo lần thứ hai",
+    ):
+        assert phrase in text, phrase
+
+
+def test_first_notice_in_english() -> None:
+    case = _walk_to(CaseState.NOTICE_1)
+    text = render_notice(case, VIETTEL, QCVN_126, SHA.upper(), date(2026, 11, 5), language="en")
+    for phrase in (
+        "VIETNAM TELECOMMUNICATIONS AUTHORITY",
+        "FIRST NOTICE",
+        "To: Viettel Group (Viettel)",
+        "- Measured value: 85.2 Mbit/s",
+        "- 95% confidence interval: 82.9 – 88.1 Mbit/s",
+        "- Required: ≥ 100 Mbit/s",
+        "- Samples: 1,640 over 54 probe-days",
+        "1 October 2026 to 31 October 2026",
+        f"SHA-256 of the evidence bundle: {SHA}",  # normalised to lower case
+        "by 5 December 2026",
+    ):
+        assert phrase in text, phrase
+
+
+def test_second_notice_and_sanction_recommendation() -> None:
+    second = render_notice(_walk_to(CaseState.NOTICE_2), VIETTEL, QCVN_126, SHA, date(2026, 12, 6))
+    assert "THÔNG BÁO LẦN THỨ HAI" in second
+    assert "Ngày 05/11/2026, Cục Viễn thông đã gửi Thông báo lần thứ nhất" in second
+    assert "sẽ đề nghị xử lý vi phạm theo quy định của pháp luật" in second
+    assert "trước ngày 05/01/2027" in second
+
+    sanction_case = _walk_to(CaseState.SANCTION_RECOMMENDED)
+    sanction = render_notice(sanction_case, VIETTEL, QCVN_126, SHA, date(2027, 1, 6))
+    assert "ĐỀ NGHỊ XỬ LÝ VI PHẠM" in sanction
+    assert "Kính gửi: Thanh tra Bộ" in sanction
+    assert "Thông báo lần thứ nhất ngày 05/11/2026 và Thông báo lần thứ hai ngày 06/12/2026" in (
+        sanction
+    )
+    english = render_notice(sanction_case, VIETTEL, QCVN_126, SHA, date(2027, 1, 6), language="en")
+    assert "RECOMMENDATION TO SANCTION" in english and "6 December 2026" in english
+
+
+def test_notice_refuses_what_it_cannot_state() -> None:
+    with pytest.raises(ValueError, match="no notice"):
+        render_notice(_walk_to(CaseState.OPEN), VIETTEL, QCVN_126, SHA, date(2026, 11, 5))
+    with pytest.raises(ValueError, match="64 hexadecimal"):
+        render_notice(_walk_to(CaseState.NOTICE_1), VIETTEL, QCVN_126, "abc", date(2026, 11, 5))
+    with pytest.raises(ValueError, match="language"):
+        render_notice(
+            _walk_to(CaseState.NOTICE_1), VIETTEL, QCVN_126, SHA, date(2026, 11, 5), language="fr"
+        )

@@ -1,0 +1,96 @@
+"""Interval estimators: known values, clustering, speed, and coverage of the truth."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from aggregator.compliance.clusters import Period
+from aggregator.compliance.operators import load_operators
+from aggregator.compliance.rollup import build_rollups
+from aggregator.compliance.standards import load_standard
+from aggregator.compliance.stats import (
+    bootstrap_mean,
+    clustered_share,
+    design_effect,
+    wilson_interval,
+)
+from aggregator.compliance.verdicts import evaluate
+from tests.truth import Truth, generate
+
+CONFIG = Path(__file__).resolve().parent.parent / "config"
+QCVN_126 = load_standard(CONFIG / "standards" / "qcvn-126-2021.toml")
+VIETTEL = load_operators(CONFIG / "operators.toml")["Viettel"]
+OCTOBER = Period(date(2026, 10, 1), date(2026, 10, 31))
+
+
+def test_wilson_matches_known_values() -> None:
+    assert wilson_interval(0, 10) == pytest.approx((0.0, 0.27753), abs=1e-5)
+    assert wilson_interval(5, 10) == pytest.approx((0.23659, 0.76341), abs=1e-5)
+    assert wilson_interval(10, 10) == pytest.approx((0.72247, 1.0), abs=1e-5)
+    low99, high99 = wilson_interval(5, 10, 0.99)
+    assert low99 < 0.23659 and high99 > 0.76341
+    with pytest.raises(ValueError):
+        wilson_interval(11, 10)
+    with pytest.raises(ValueError):
+        wilson_interval(1, 10, 1.0)
+
+
+def test_design_effect_is_one_for_homogeneous_clusters_and_large_for_clustered_ones() -> None:
+    totals = np.full(20, 100.0)
+    even = np.full(20, 10.0)  # every cluster at the pooled 10 %
+    assert design_effect(even, totals) == 1.0
+    lumpy = np.array([0.0, 30.0] * 10)  # same 15 % pooled, all in half the clusters
+    deff = design_effect(lumpy, totals)
+    assert deff > 10
+    plain = clustered_share(even, totals)
+    corrected = clustered_share(lumpy, totals)
+    assert plain.design_effect == 1.0
+    assert (plain.low, plain.high) == pytest.approx(wilson_interval(200, 2000))
+    assert corrected.high - corrected.low > 2.5 * (plain.high - plain.low)
+
+
+def test_bootstrap_is_reproducible_and_fast_for_thousands_of_clusters() -> None:
+    rng = np.random.default_rng(0)
+    counts = rng.integers(5, 60, 5000).astype(float)
+    sums = counts * rng.normal(100.0, 15.0, 5000)
+    started = time.perf_counter()
+    first = bootstrap_mean(sums, counts, seed=7)
+    elapsed = time.perf_counter() - started
+    assert elapsed < 2.0, f"5000 clusters x 2000 resamples took {elapsed:.2f} s"
+    assert bootstrap_mean(sums, counts, seed=7) == first
+    assert bootstrap_mean(sums, counts, seed=8) != first
+    assert first.low < first.value < first.high
+    assert first.value == pytest.approx(sums.sum() / counts.sum())
+    with pytest.raises(ValueError):
+        bootstrap_mean(np.array([1.0]), np.array([0.0]))
+
+
+def test_intervals_cover_the_truth_in_at_least_90_percent_of_200_datasets() -> None:
+    """Bootstrap (mean download) and Wilson (access failure) on correlated probe-day data."""
+    standard = replace(QCVN_126, kpis=(QCVN_126.kpi("dl_mean"), QCVN_126.kpi("access_failure")))
+    true_dl, true_failure = 100.0, 0.05
+    mean_hits = share_hits = 0
+    runs = 200
+    for seed in range(runs):
+        truth = Truth(
+            dl_mbps=true_dl,
+            access_failure=true_failure,
+            probes=8,
+            days=5,
+            per_probe_day=20,
+            day_sd=0.1,
+            seed=10_000 + seed,
+        )
+        rows = build_rollups(generate(truth))
+        assessment = evaluate(standard, VIETTEL, rows, area="A", period=OCTOBER)
+        dl, failure = assessment.kpi("dl_mean"), assessment.kpi("access_failure")
+        mean_hits += dl.ci_low <= true_dl <= dl.ci_high
+        share_hits += failure.ci_low <= 100 * true_failure <= failure.ci_high
+    assert mean_hits >= 0.9 * runs, f"bootstrap covered the truth in {mean_hits}/{runs}"
+    assert share_hits >= 0.9 * runs, f"Wilson covered the truth in {share_hits}/{runs}"
