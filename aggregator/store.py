@@ -1,25 +1,46 @@
-"""Writing validated records and dead letters in batches.
+"""Writing validated records, their hourly rollups, and dead letters, in batches.
 
 A batch goes through COPY into a temporary table and one INSERT ... ON
-CONFLICT DO NOTHING, which is both the fast path and what makes ingest
-idempotent on the record id: a redelivered record is simply not inserted again.
+CONFLICT DO NOTHING RETURNING, which is both the fast path and what makes
+ingest idempotent on the record id: a redelivered record is not inserted
+again, and only the records actually inserted are added to the rollups, in
+the same transaction, so rollups never count a record twice or miss one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
+import h3
 import psycopg
 
+from aggregator.compliance.rollup import COLUMNS as ROLLUP_COLUMNS
+from aggregator.compliance.rollup import KEY_COLUMNS, build_rollups
+from aggregator.compliance.samples import Sample
 from aggregator.validate import Accepted, Rejected
 
+H3_RESOLUTION = 8
+
 COLUMNS = (
-    "t", "id", "probe", "lat", "lon", "env", "service", "mcc", "mnc", "tech", "op",
+    "t", "id", "probe", "lat", "lon", "h3", "env", "service", "mcc", "mnc", "tech", "op",
     "rsrp_dbm", "rsrq_db", "sinr_db", "rtt_ms", "jitter_ms", "loss_pct",
     "dl_mbps", "ul_mbps", "access_ok", "access_s", "raw",
 )  # fmt: skip
+_ADDED = [c for c in ROLLUP_COLUMNS if c not in KEY_COLUMNS]
+_UPSERT = (
+    f"INSERT INTO rollups ({', '.join(ROLLUP_COLUMNS)}) "
+    f"VALUES ({', '.join(['%s'] * len(ROLLUP_COLUMNS))}) "
+    "ON CONFLICT (hour, h3, op, tech, probe, env) DO UPDATE SET "
+    + ", ".join(
+        f"{c} = giamsat_add(rollups.{c}, EXCLUDED.{c})"
+        if c.endswith("_hist")
+        else f"{c} = rollups.{c} + EXCLUDED.{c}"
+        for c in _ADDED
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -29,20 +50,71 @@ class BatchResult:
     deadlettered: int
 
 
-def row_of(accepted: Accepted) -> tuple[Any, ...]:
-    """Flatten a record into the query columns; the raw bytes are kept as sent."""
+def cell_of(lat: float | None, lon: float | None) -> str | None:
+    if lat is None or lon is None:
+        return None
+    return h3.latlng_to_cell(lat, lon, H3_RESOLUTION)
+
+
+def columns_of(accepted: Accepted) -> dict[str, Any]:
+    """The query columns of a record; the raw bytes are kept exactly as sent.
+
+    A record taken without service names no serving network; it is attributed
+    to the operator of the probe's SIM (``net.sim_op``), because "this SIM had
+    no service here" is precisely the dead-zone finding.
+    """
     r = accepted.record
     loc, net, sig = r.get("loc") or {}, r.get("net") or {}, r.get("sig") or {}
-    lat, dl, ul, access = r.get("lat") or {}, r.get("dl") or {}, r.get("ul") or {}, r.get("access")
-    access = access or {}
-    return (
-        accepted.time, r["id"], r["probe"], loc.get("lat"), loc.get("lon"), loc.get("env"),
-        net.get("service"), net.get("mcc"), net.get("mnc"), net.get("tech"), net.get("op"),
-        sig.get("rsrp_dbm"), sig.get("rsrq_db"), sig.get("sinr_db"),
-        lat.get("rtt_ms_p50"), lat.get("jitter_ms"), lat.get("loss_pct"),
-        dl.get("mbps"), ul.get("mbps"), access.get("ok"), access.get("dur_s"),
-        accepted.raw.decode("utf-8"),
-    )  # fmt: skip
+    lat, dl, ul = r.get("lat") or {}, r.get("dl") or {}, r.get("ul") or {}
+    access = r.get("access") or {}
+    return {
+        "t": accepted.time, "id": r["id"], "probe": r["probe"],
+        "lat": loc.get("lat"), "lon": loc.get("lon"), "h3": cell_of(loc.get("lat"), loc.get("lon")),
+        "env": loc.get("env"), "service": net.get("service"), "mcc": net.get("mcc"),
+        "mnc": net.get("mnc"), "tech": net.get("tech"), "op": net.get("op") or net.get("sim_op"),
+        "rsrp_dbm": sig.get("rsrp_dbm"), "rsrq_db": sig.get("rsrq_db"),
+        "sinr_db": sig.get("sinr_db"),
+        "rtt_ms": lat.get("rtt_ms_p50"), "jitter_ms": lat.get("jitter_ms"),
+        "loss_pct": lat.get("loss_pct"), "dl_mbps": dl.get("mbps"), "ul_mbps": ul.get("mbps"),
+        "access_ok": access.get("ok"), "access_s": access.get("dur_s"),
+        "raw": accepted.raw.decode("utf-8"),
+    }  # fmt: skip
+
+
+def _last_seen(
+    cur: psycopg.Cursor, samples: list[Sample], exclude: list[str]
+) -> dict[tuple[str, str], datetime]:
+    """Each (probe, operator)'s latest stored sample before its first one in this batch."""
+    first: dict[tuple[str, str], datetime] = {}
+    for s in samples:
+        key = (s.probe, s.op)
+        if key not in first or s.t < first[key]:
+            first[key] = s.t
+    if not first:
+        return {}
+    probes_, ops, times = zip(*[(p, o, t) for (p, o), t in first.items()], strict=True)
+    cur.execute(
+        "SELECT DISTINCT ON (r.probe, r.op) r.probe, r.op, r.t FROM records r "
+        "JOIN unnest(%s::text[], %s::text[], %s::timestamptz[]) AS b(probe, op, first_t) "
+        "ON r.probe = b.probe AND r.op = b.op AND r.t < b.first_t "
+        "AND r.t > b.first_t - %s::interval WHERE r.id <> ALL(%s::uuid[]) "
+        "ORDER BY r.probe, r.op, r.t DESC",
+        (list(probes_), list(ops), list(times), timedelta(days=1), exclude),
+    )
+    return {(p, o): t for p, o, t in cur.fetchall()}
+
+
+def _update_rollups(cur: psycopg.Cursor, rows: list[dict[str, Any]]) -> None:
+    samples = [Sample.from_dict(r) for r in rows if r["h3"] is not None]
+    if not samples:
+        return
+    last = _last_seen(cur, samples, [r["id"] for r in rows])
+    # Rollups come sorted by key, so concurrent workers lock rows in one order: no deadlock.
+    params = [
+        [row[c] for c in ROLLUP_COLUMNS]
+        for row in (r.as_row() for r in build_rollups(samples, last))
+    ]
+    cur.executemany(_UPSERT, params)
 
 
 def write_batch(
@@ -52,19 +124,25 @@ def write_batch(
     inserted = 0
     with conn.transaction(), conn.cursor() as cur:
         if accepted:
+            rows = {}
+            for item in accepted:
+                row = columns_of(item)
+                rows.setdefault(row["id"], row)
             cur.execute(
                 "CREATE TEMP TABLE IF NOT EXISTS incoming (LIKE records INCLUDING DEFAULTS) "
                 "ON COMMIT DELETE ROWS"
             )
             with cur.copy(f"COPY incoming ({', '.join(COLUMNS)}) FROM STDIN") as copy:
-                for item in accepted:
-                    copy.write_row(row_of(item))
+                for row in rows.values():
+                    copy.write_row([row[c] for c in COLUMNS])
             cur.execute(
                 f"INSERT INTO records ({', '.join(COLUMNS)}) "
-                f"SELECT DISTINCT ON (id, t) {', '.join(COLUMNS)} FROM incoming "
-                "ON CONFLICT (id, t) DO NOTHING"
+                f"SELECT {', '.join(COLUMNS)} FROM incoming "
+                "ON CONFLICT (id, t) DO NOTHING RETURNING id::text"
             )
-            inserted = cur.rowcount
+            new_ids = {r[0] for r in cur.fetchall()}
+            inserted = len(new_ids)
+            _update_rollups(cur, [rows[i] for i in rows if i in new_ids])
         if rejected:
             with cur.copy("COPY deadletter (topic, reason, detail, payload) FROM STDIN") as copy:
                 for bad in rejected:

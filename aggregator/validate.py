@@ -34,6 +34,7 @@ FIELDS: dict[tuple[str, str], tuple[tuple[type, ...], float | None, float | None
     ("net", "mnc"): ((int,), 0, 999),
     ("net", "tech"): ((str,), None, None),
     ("net", "op"): ((str,), None, None),
+    ("net", "sim_op"): ((str,), None, None),
     ("sig", "rsrp_dbm"): (NUMBER, -156, -30),
     ("sig", "rsrq_db"): (NUMBER, -43, 20),
     ("sig", "sinr_db"): (NUMBER, -23, 40),
