@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from agent.config import ConfigError
-from aggregator import auth, broker, db, probes, settings
+from aggregator import areas, auth, broker, db, probes, settings
 from aggregator.auth import TokenError
 from aggregator.db import DatabaseError
 from aggregator.probes import RegistryError
@@ -26,9 +26,71 @@ def _settings(args: argparse.Namespace) -> settings.Settings:
 
 def cmd_db_init(args: argparse.Namespace) -> int:
     cfg = _settings(args)
+    areas_found = areas.load_areas(cfg.compliance.areas_dir)
     with db.connect(cfg.dsn, autocommit=True) as conn:
         applied = db.migrate(conn)
+        cells = areas.sync(conn, areas_found)
     print("migrations applied: " + (", ".join(applied) if applied else "none (up to date)"))
+    print(f"areas: {len(areas_found)} from {cfg.compliance.areas_dir} ({cells} H3 cells)")
+    return 0
+
+
+def cmd_db_prune(args: argparse.Namespace) -> int:
+    cfg = _settings(args)
+    days = args.keep_days or cfg.compliance.raw_retention_days
+    with db.connect(cfg.dsn, autocommit=True) as conn:
+        dropped = db.prune_raw(conn, days)
+    print(f"raw records older than {days} days: {len(dropped)} chunk(s) dropped; rollups kept")
+    return 0
+
+
+def cmd_areas_sync(args: argparse.Namespace) -> int:
+    cfg = _settings(args)
+    found = areas.load_areas(cfg.compliance.areas_dir)
+    with db.connect(cfg.dsn, autocommit=True) as conn:
+        cells = areas.sync(conn, found)
+    for area in found.values():
+        print(f"{area.id:<12} {area.level:<9} {area.name}")
+    print(f"{len(found)} areas, {cells} H3 cells")
+    return 0
+
+
+def cmd_compliance(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from aggregator import assess
+    from aggregator.compliance import (
+        Period,
+        load_operators,
+        load_standards,
+        render_table,
+        to_csv,
+        to_json,
+    )
+
+    cfg = _settings(args)
+    standards = load_standards(cfg.compliance.standards_dir)
+    operators = load_operators(cfg.compliance.operators_file)
+    if args.standard not in standards:
+        raise ConfigError("--standard", args.standard, f"unknown; one of {', '.join(standards)}")
+    if args.operator not in operators:
+        raise ConfigError("--operator", args.operator, f"unknown; one of {', '.join(operators)}")
+    try:
+        period = Period(date.fromisoformat(args.date_from), date.fromisoformat(args.date_to))
+    except ValueError as exc:
+        raise ConfigError("--from/--to", f"{args.date_from}..{args.date_to}", str(exc)) from None
+    with db.connect(cfg.dsn, autocommit=True) as conn:
+        name = conn.execute("SELECT name FROM areas WHERE id = %s", (args.area,)).fetchone()
+        result = assess.assess(
+            conn, standards[args.standard], operators[args.operator], args.area, period,
+            area_name=name[0] if name else args.area,
+        )  # fmt: skip
+    if args.format == "json":
+        print(to_json(result))
+    elif args.format == "csv":
+        print(to_csv([result]), end="")
+    else:
+        print(render_table(result))
     return 0
 
 
@@ -210,7 +272,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     dbp = sub.add_parser("db", help="database schema", description="database schema")
     dbsub = dbp.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
-    command("init", cmd_db_init, "create or upgrade the schema (numbered migrations)", dbsub)
+    command("init", cmd_db_init, "create or upgrade the schema, load the areas", dbsub)
+    prune = command("prune", cmd_db_prune, "drop raw records past retention (drop_chunks)", dbsub)
+    prune.add_argument("--keep-days", type=int, help="default: [compliance] raw_retention_days")
+
+    ap = sub.add_parser("areas", help="administrative areas", description="administrative areas")
+    asub = ap.add_subparsers(dest="areas_command", required=True, metavar="COMMAND")
+    command("sync", cmd_areas_sync, "load the GeoJSON areas into the database", asub)
+
+    comp = command("compliance", cmd_compliance, "verdicts of one operator against a standard")
+    comp.add_argument("--standard", required=True, help="e.g. QCVN-126:2021/BTTTT")
+    comp.add_argument("--operator", required=True, help="e.g. Viettel")
+    comp.add_argument("--area", default="all", help="area id, an H3 cell, or all (default)")
+    comp.add_argument("--from", dest="date_from", required=True, help="first day, YYYY-MM-DD")
+    comp.add_argument("--to", dest="date_to", required=True, help="last day, YYYY-MM-DD")
+    comp.add_argument("--format", choices=("table", "json", "csv"), default="table")
 
     serve = command("serve", cmd_serve, "run ingest worker, HTTP API and speed server")
     serve.add_argument("--no-ingest", action="store_true", help="API only")

@@ -73,3 +73,11 @@ def migrate(conn: psycopg.Connection) -> list[str]:
             )
         applied.append(path.name)
     return applied
+
+
+def prune_raw(conn: psycopg.Connection, keep_days: int) -> list[str]:
+    """Drop raw-record chunks older than ``keep_days``; rollups are a separate table and stay."""
+    rows = conn.execute(
+        "SELECT drop_chunks('records', older_than => %s::interval)", (f"{int(keep_days)} days",)
+    ).fetchall()
+    return [r[0] for r in rows]

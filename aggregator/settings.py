@@ -47,12 +47,24 @@ class ApiSettings:
         return self.public_url or f"http://{self.host}:{self.port}"
 
 
+PROJECT_CONFIG = Path(__file__).resolve().parent.parent / "config"
+
+
+@dataclass(frozen=True)
+class ComplianceSettings:
+    standards_dir: Path = PROJECT_CONFIG / "standards"
+    operators_file: Path = PROJECT_CONFIG / "operators.toml"
+    areas_dir: Path = PROJECT_CONFIG / "areas"
+    raw_retention_days: int = 400
+
+
 @dataclass(frozen=True)
 class Settings:
     dsn: str
     broker: BrokerSettings
     ingest: IngestSettings
     api: ApiSettings
+    compliance: ComplianceSettings = ComplianceSettings()
     path: str = "<defaults>"
 
 
@@ -96,5 +108,31 @@ def load(path: Path | str | None) -> Settings:
         public_url=a.str("public_url", ""),
     )
     a.finish()
+
+    c = root.section("compliance")
+    base = Path(path).resolve().parent if path else Path.cwd()
+
+    def where(key: str, default: str) -> Path:
+        # Relative paths are relative to the config file; the defaults are the
+        # files shipped in this repository's config/ directory.
+        value = c.str(key, None)
+        if value is None:
+            return PROJECT_CONFIG / default
+        return Path(value) if Path(value).is_absolute() else base / value
+
+    compliance = ComplianceSettings(
+        standards_dir=where("standards_dir", "standards"),
+        operators_file=where("operators_file", "operators.toml"),
+        areas_dir=where("areas_dir", "areas"),
+        raw_retention_days=c.int("raw_retention_days", 400, min=1),
+    )
+    c.finish()
     root.finish()
-    return Settings(dsn=dsn, broker=broker, ingest=ingest, api=api, path=str(path or "<defaults>"))
+    return Settings(
+        dsn=dsn,
+        broker=broker,
+        ingest=ingest,
+        api=api,
+        compliance=compliance,
+        path=str(path or "<defaults>"),
+    )

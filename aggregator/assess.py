@@ -1,0 +1,94 @@
+"""Compliance from the database: rollups of an area and period, judged by the engine.
+
+The engine (:mod:`aggregator.compliance`) is pure; this module only chooses
+rows. Rollups are first summed in SQL per (probe, local day, environment,
+technology): the engine clusters by probe-day anyway, so the verdict is the
+same as from hourly rows, and a year of a national fleet shrinks to a few
+thousand rows per operator and area.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime, time, timedelta
+
+import psycopg
+from psycopg.rows import dict_row
+
+from aggregator.compliance import Assessment, Operator, Period, Rollup, Standard, evaluate
+from aggregator.compliance.clusters import VIETNAM_TZ
+from aggregator.compliance.rollup import COLUMNS, KEY_COLUMNS
+from aggregator.compliance.samples import NO_TECH
+
+_SUMS = [c for c in COLUMNS if c not in KEY_COLUMNS]
+
+
+def period_bounds(period: Period) -> tuple[datetime, datetime]:
+    """UTC instants of the period's first local midnight and the one after its last day."""
+    start = datetime.combine(period.start, time(0), VIETNAM_TZ).astimezone(UTC)
+    end = datetime.combine(period.end + timedelta(days=1), time(0), VIETNAM_TZ).astimezone(UTC)
+    return start, end
+
+
+def _select(area_join: str) -> str:
+    sums = ", ".join(
+        f"giamsat_hist_sum(r.{c}) AS {c}" if c.endswith("_hist") else f"sum(r.{c}) AS {c}"
+        for c in _SUMS
+    )
+    return (
+        "SELECT date_trunc('day', r.hour AT TIME ZONE 'Asia/Ho_Chi_Minh') AS day, "
+        f"r.op, r.tech, r.probe, r.env, {sums} "
+        f"FROM rollups r {area_join} "
+        "WHERE r.op = %(op)s AND r.tech = ANY(%(techs)s) "
+        "AND r.hour >= %(start)s AND r.hour < %(end)s "
+        "GROUP BY 1, r.op, r.tech, r.probe, r.env"
+    )
+
+
+def rollups_for(
+    conn: psycopg.Connection, standard: Standard, operator: str, area: str, period: Period
+) -> list[Rollup]:
+    """Day-level rollups of ``operator`` in ``area`` (an area id, or one H3 cell)."""
+    start, end = period_bounds(period)
+    params = {
+        "op": operator,
+        "techs": [*standard.record_techs, NO_TECH],
+        "start": start,
+        "end": end,
+        "area": area,
+    }
+    if area == "all":
+        join = ""
+    elif _is_cell(area):
+        join = "JOIN (SELECT %(area)s::text AS h3) a ON a.h3 = r.h3"
+    else:
+        join = "JOIN area_cells a ON a.h3 = r.h3 AND a.area_id = %(area)s"
+    with conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(_select(join), params).fetchall()
+    return list(_as_rollups(rows, area))
+
+
+def _as_rollups(rows: Iterable[dict], area: str) -> Iterable[Rollup]:  # type: ignore[type-arg]
+    for row in rows:
+        day = row.pop("day").replace(tzinfo=VIETNAM_TZ)
+        # The engine reads the local day from the hour; local noon can never straddle a day.
+        yield Rollup.from_row({**row, "hour": day + timedelta(hours=12), "h3": area})
+
+
+def _is_cell(area: str) -> bool:
+    import h3
+
+    return h3.is_valid_cell(area)
+
+
+def assess(
+    conn: psycopg.Connection,
+    standard: Standard,
+    operator: Operator,
+    area: str,
+    period: Period,
+    *,
+    area_name: str | None = None,
+) -> Assessment:
+    rows = rollups_for(conn, standard, operator.name, area, period)
+    return evaluate(standard, operator, rows, area=area_name or area, period=period)
