@@ -9,10 +9,11 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from datetime import date
 from pathlib import Path
 
 from agent.config import ConfigError
-from aggregator import areas, auth, broker, db, probes, settings
+from aggregator import areas, auth, broker, cases, db, probes, settings
 from aggregator.auth import TokenError
 from aggregator.db import DatabaseError
 from aggregator.probes import RegistryError
@@ -55,42 +56,163 @@ def cmd_areas_sync(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_compliance(args: argparse.Namespace) -> int:
-    from datetime import date
+def _period(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from aggregator.compliance import Period
 
-    from aggregator import assess
-    from aggregator.compliance import (
-        Period,
-        load_operators,
-        load_standards,
-        render_table,
-        to_csv,
-        to_json,
-    )
-
-    cfg = _settings(args)
-    standards = load_standards(cfg.compliance.standards_dir)
-    operators = load_operators(cfg.compliance.operators_file)
-    if args.standard not in standards:
-        raise ConfigError("--standard", args.standard, f"unknown; one of {', '.join(standards)}")
-    if args.operator not in operators:
-        raise ConfigError("--operator", args.operator, f"unknown; one of {', '.join(operators)}")
     try:
-        period = Period(date.fromisoformat(args.date_from), date.fromisoformat(args.date_to))
+        return Period(date.fromisoformat(args.date_from), date.fromisoformat(args.date_to))
     except ValueError as exc:
         raise ConfigError("--from/--to", f"{args.date_from}..{args.date_to}", str(exc)) from None
+
+
+def _standard_and_operator(cfg: settings.Settings, standard_id: str, operator: str):  # type: ignore[no-untyped-def]
+    from aggregator.compliance import load_operators, load_standards
+
+    standards = load_standards(cfg.compliance.standards_dir)
+    operators = load_operators(cfg.compliance.operators_file)
+    if standard_id not in standards:
+        raise ConfigError("--standard", standard_id, f"unknown; one of {', '.join(standards)}")
+    if operator not in operators:
+        raise ConfigError("--operator", operator, f"unknown; one of {', '.join(operators)}")
+    return standards[standard_id], operators[operator]
+
+
+def _assess(cfg, conn, standard, operator, area: str, period):  # type: ignore[no-untyped-def]
+    from aggregator import assess
+
+    name = conn.execute("SELECT name FROM areas WHERE id = %s", (area,)).fetchone()
+    return assess.assess(
+        conn, standard, operator, area, period, area_name=name[0] if name else area
+    )
+
+
+def cmd_compliance(args: argparse.Namespace) -> int:
+    from aggregator.compliance import render_table, to_csv, to_json
+
+    cfg = _settings(args)
+    standard, operator = _standard_and_operator(cfg, args.standard, args.operator)
+    period = _period(args)
     with db.connect(cfg.dsn, autocommit=True) as conn:
-        name = conn.execute("SELECT name FROM areas WHERE id = %s", (args.area,)).fetchone()
-        result = assess.assess(
-            conn, standards[args.standard], operators[args.operator], args.area, period,
-            area_name=name[0] if name else args.area,
-        )  # fmt: skip
+        result = _assess(cfg, conn, standard, operator, args.area, period)
     if args.format == "json":
         print(to_json(result))
     elif args.format == "csv":
         print(to_csv([result]), end="")
     else:
         print(render_table(result))
+    return 0
+
+
+def _policy(cfg: settings.Settings):  # type: ignore[no-untyped-def]
+    from aggregator.compliance import Policy
+
+    c = cfg.compliance
+    return Policy(c.grace_1_days, c.grace_2_days, c.notices_need_evidence)
+
+
+def _print_case(stored: cases.StoredCase, policy) -> None:  # type: ignore[no-untyped-def]
+    from aggregator.compliance import next_due
+
+    case = stored.case
+    due = next_due(case, policy)
+    print(f"case {stored.id}: {case.id}")
+    print(f"  state: {case.state.value}   opened {case.opened_on}   next step from: {due or '-'}")
+    for entry in case.history:
+        v = entry.verdict
+        finding = (
+            f"{v.verdict.value} {v.value:.2f} [{v.ci_low:.2f}, {v.ci_high:.2f}] {v.unit} "
+            f"({v.period_start}..{v.period_end}, {v.grade})"
+            if v is not None and v.value is not None and v.ci_low is not None
+            else "-"
+        )
+        source = entry.from_state.value if entry.from_state else "-"
+        print(f"  {entry.on}  {source:>20} -> {entry.to_state.value:<20} {finding}  {entry.note}")
+
+
+def cmd_cases_open(args: argparse.Namespace) -> int:
+    cfg = _settings(args)
+    standard, operator = _standard_and_operator(cfg, args.standard, args.operator)
+    on = date.fromisoformat(args.on) if args.on else date.today()
+    with db.connect(cfg.dsn, autocommit=True) as conn:
+        result = _assess(cfg, conn, standard, operator, args.area, _period(args))
+        opened = cases.open_failing(conn, result, on)
+    for stored in opened:
+        _print_case(stored, _policy(cfg))
+    print(f"{len(opened)} case(s) opened")
+    return 0
+
+
+def cmd_cases_list(args: argparse.Namespace) -> int:
+    cfg = _settings(args)
+    with db.connect(cfg.dsn, autocommit=True) as conn:
+        found = cases.list_cases(conn, args.state)
+    for s in found:
+        c = s.case
+        print(f"{s.id:>5} {c.state.value:<21} {c.updated_on} {c.operator:<12} {c.area:<14} "
+              f"{c.standard_id} {c.kpi_id}")  # fmt: skip
+    if not found:
+        print("no cases")
+    return 0
+
+
+def _stored(conn, case_id: int) -> cases.StoredCase:  # type: ignore[no-untyped-def]
+    stored = cases.get(conn, case_id)
+    if stored is None:
+        raise ConfigError("case", str(case_id), "no such case")
+    return stored
+
+
+def cmd_cases_show(args: argparse.Namespace) -> int:
+    cfg = _settings(args)
+    with db.connect(cfg.dsn, autocommit=True) as conn:
+        stored = _stored(conn, args.case_id)
+        notices = cases.notices_of(conn, args.case_id)
+    _print_case(stored, _policy(cfg))
+    for state, language, issued, text in notices:
+        if args.notices:
+            print(f"\n--- {state} ({language}, {issued}) ---\n{text}")
+        else:
+            print(f"  notice: {state} ({language}) issued {issued}")
+    return 0
+
+
+def cmd_cases_advance(args: argparse.Namespace) -> int:
+    from aggregator.compliance import EscalationError
+
+    cfg = _settings(args)
+    on = date.fromisoformat(args.on) if args.on else date.today()
+    digest = cases.bundle_digest(Path(args.bundle)) if args.bundle else None
+    with db.connect(cfg.dsn, autocommit=True) as conn:
+        stored = _stored(conn, args.case_id)
+        standard, operator = _standard_and_operator(
+            cfg, stored.case.standard_id, stored.case.operator
+        )
+        area = conn.execute("SELECT id FROM areas WHERE name = %s", (stored.case.area,)).fetchone()
+        result = _assess(cfg, conn, standard, operator, area[0] if area else stored.case.area,
+                         _period(args))  # fmt: skip
+        try:
+            stored = cases.advance(conn, stored, result, on, operator=operator,
+                                   standard=standard, bundle_sha256=digest,
+                                   policy=_policy(cfg))  # fmt: skip
+        except (EscalationError, ValueError) as exc:
+            print(f"giamsat: case {args.case_id} not advanced: {exc}", file=sys.stderr)
+            return 1
+    _print_case(stored, _policy(cfg))
+    return 0
+
+
+def cmd_cases_close(args: argparse.Namespace) -> int:
+    from aggregator.compliance import EscalationError
+
+    cfg = _settings(args)
+    on = date.fromisoformat(args.on) if args.on else date.today()
+    with db.connect(cfg.dsn, autocommit=True) as conn:
+        try:
+            stored = cases.close(conn, _stored(conn, args.case_id), on, args.reason)
+        except EscalationError as exc:
+            print(f"giamsat: {exc}", file=sys.stderr)
+            return 1
+    _print_case(stored, _policy(cfg))
     return 0
 
 
@@ -287,6 +409,31 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument("--from", dest="date_from", required=True, help="first day, YYYY-MM-DD")
     comp.add_argument("--to", dest="date_to", required=True, help="last day, YYYY-MM-DD")
     comp.add_argument("--format", choices=("table", "json", "csv"), default="table")
+
+    cp = sub.add_parser("cases", help="escalation cases", description="escalation cases")
+    csub = cp.add_subparsers(dest="cases_command", required=True, metavar="COMMAND")
+    co = command("open", cmd_cases_open, "assess and open a case for every FAIL", csub)
+    co.add_argument("--standard", required=True)
+    co.add_argument("--operator", required=True)
+    co.add_argument("--area", required=True, help="area id or H3 cell")
+    co.add_argument("--from", dest="date_from", required=True)
+    co.add_argument("--to", dest="date_to", required=True)
+    co.add_argument("--on", help="date of the decision (default today)")
+    cl = command("list", cmd_cases_list, "list cases", csub)
+    cl.add_argument("--state", help="only cases in this state")
+    cs = command("show", cmd_cases_show, "a case's history and notices", csub)
+    cs.add_argument("case_id", type=int)
+    cs.add_argument("--notices", action="store_true", help="print the notices' full text")
+    ca = command("advance", cmd_cases_advance, "apply a new verdict: escalate or close", csub)
+    ca.add_argument("case_id", type=int)
+    ca.add_argument("--from", dest="date_from", required=True, help="monitoring period start")
+    ca.add_argument("--to", dest="date_to", required=True, help="monitoring period end")
+    ca.add_argument("--on", help="date of the decision (default today)")
+    ca.add_argument("--bundle", help="evidence bundle ZIP the notice cites")
+    cc = command("close", cmd_cases_close, "close a case by decision", csub)
+    cc.add_argument("case_id", type=int)
+    cc.add_argument("--reason", required=True)
+    cc.add_argument("--on", help="date of the decision (default today)")
 
     serve = command("serve", cmd_serve, "run ingest worker, HTTP API and speed server")
     serve.add_argument("--no-ingest", action="store_true", help="API only")

@@ -56,6 +56,9 @@ class ComplianceSettings:
     operators_file: Path = PROJECT_CONFIG / "operators.toml"
     areas_dir: Path = PROJECT_CONFIG / "areas"
     raw_retention_days: int = 400
+    grace_1_days: int = 30
+    grace_2_days: int = 30
+    notices_need_evidence: bool = True
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,9 @@ def load(path: Path | str | None) -> Settings:
         operators_file=where("operators_file", "operators.toml"),
         areas_dir=where("areas_dir", "areas"),
         raw_retention_days=c.int("raw_retention_days", 400, min=1),
+        grace_1_days=c.int("grace_1_days", 30, min=0),
+        grace_2_days=c.int("grace_2_days", 30, min=0),
+        notices_need_evidence=c.bool("notices_need_evidence", True),
     )
     c.finish()
     root.finish()
