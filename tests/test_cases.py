@@ -1,5 +1,6 @@
 """Escalation through the CLI on a real database: every transition, with dates."""
 
+import itertools
 from datetime import date, timedelta
 
 import psycopg
@@ -92,7 +93,7 @@ def test_case_walks_from_fail_to_sanction_and_closes_on_pass(tmp_path, db_dsn):
 
     shown = giamsat(config, "cases", "show", cid, "--notices").stdout
     states = ["open", "notice_1", "notice_2", "sanction_recommended", "closed"]
-    for a, b in zip(states, states[1:]):
+    for a, b in itertools.pairwise(states):
         assert f"{a:>20} -> {b}" in shown, shown
     for day in ("2026-10-06", "2026-11-06", "2026-12-06", "2027-01-05"):
         assert day in shown

@@ -1,8 +1,8 @@
 """Ingest against a real Mosquitto and a real PostgreSQL+TimescaleDB."""
 
 import httpx
-import pytest
 import psycopg
+import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from agent import record

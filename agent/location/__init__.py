@@ -25,6 +25,8 @@ class LocationSource(Protocol):
 
 SOURCES: dict[str, str] = {
     "static": "agent.location.static:StaticLocation",
+    "termux": "agent.location.termux:TermuxLocation",
+    "gpsd": "agent.location.gpsd:GpsdLocation",
 }
 
 

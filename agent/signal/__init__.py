@@ -46,6 +46,9 @@ class SignalError(Exception):
 # name -> "module:Class"; modules are imported lazily so a probe needs only its own source.
 SOURCES: dict[str, str] = {
     "sim": "agent.signal.sim:SimSignal",
+    "termux": "agent.signal.termux:TermuxSignal",
+    "mmcli": "agent.signal.mmcli:MmcliSignal",
+    "quectel": "agent.signal.quectel:QuectelSignal",
 }
 
 
@@ -56,3 +59,22 @@ def create(name: str, options: Section) -> SignalSource:
     module_name, class_name = SOURCES[name].split(":")
     cls = getattr(importlib.import_module(module_name), class_name)
     return cls(options)
+
+
+def parse_capture(source: str, text: str) -> SignalReading:
+    """Parse a saved device output with the named source's parser, without the device.
+
+    termux: the cellinfo JSON, optionally followed by the deviceinfo JSON;
+    mmcli: any mix of status, ``--signal-get`` and ``--location-get`` output,
+    JSON or text; quectel: an ``AT+QENG="servingcell"`` reply (with ``+COPS?``).
+    """
+    parsers = {
+        "termux": "agent.signal.termux:parse_capture",
+        "mmcli": "agent.signal.mmcli:parse",
+        "quectel": "agent.signal.quectel:parse",
+    }
+    if source not in parsers:
+        raise SignalError(f"no capture parser for source {source!r} ({', '.join(parsers)})")
+    module_name, function_name = parsers[source].split(":")
+    parser = getattr(importlib.import_module(module_name), function_name)
+    return parser(text)
