@@ -51,6 +51,9 @@ class Probe:
             errors.append("no_location_fix")
         reading = self.signal.read()
         errors += reading.errors
+        if self.settings.sim_operator:
+            # Whose SIM saw this: what a no-service record is attributed to.
+            reading.net.setdefault("sim_op", self.settings.sim_operator)
         lat = dl = ul = access = None
         if reading.net.get("service") is False:
             errors.append("no_service")
@@ -76,8 +79,19 @@ class Probe:
             ul=ul,
             access=access,
             errors=sorted(set(errors)),
+            extra={"health": self.health()},
         )
         return record.sign(unsigned, self.key)
+
+    def health(self) -> dict[str, Any]:
+        """How the probe itself is doing, so the fleet page can flag backlogs and budgets."""
+        status = self.spool.status()
+        return {
+            "spool_queued": status.queued,
+            "spool_refused": status.refused_full,
+            "budget_used_mb": round(self.budget.used / 2**20, 1),
+            "budget_mb": round(self.budget.monthly_bytes / 2**20, 1),
+        }
 
     def _transfer(self, direction: str, errors: list[str]) -> dict[str, Any] | None:
         result = self.throughput.measure(direction)

@@ -30,6 +30,7 @@ class AgentSettings:
     path: str
     probe_id: str
     data_dir: Path
+    sim_operator: str
     broker: BrokerConfig
     schedule: Schedule
     monthly_budget_bytes: int
@@ -57,6 +58,7 @@ def load(path: Path | str) -> AgentSettings:
     if not data_dir.is_absolute():
         # Relative to the config file, so an example config works from any directory.
         data_dir = (Path(path).resolve().parent / data_dir).resolve()
+    sim_operator = probe.str("sim_operator", "")
     probe.finish()
 
     b = root.section("broker")
@@ -97,6 +99,7 @@ def load(path: Path | str) -> AgentSettings:
         path=str(path),
         probe_id=probe_id,
         data_dir=data_dir,
+        sim_operator=sim_operator,
         broker=broker,
         schedule=schedule,
         monthly_budget_bytes=monthly,

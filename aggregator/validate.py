@@ -54,8 +54,12 @@ FIELDS: dict[tuple[str, str], tuple[tuple[type, ...], float | None, float | None
     ("ul", "streams"): ((int,), 1, 64),
     ("access", "ok"): ((bool,), None, None),
     ("access", "dur_s"): (NUMBER, 0, 600),
+    ("health", "spool_queued"): ((int,), 0, 10**9),
+    ("health", "spool_refused"): ((int,), 0, 10**9),
+    ("health", "budget_used_mb"): (NUMBER, 0, 10**7),
+    ("health", "budget_mb"): (NUMBER, 0, 10**7),
 }
-SECTIONS = ("loc", "net", "sig", "lat", "dl", "ul", "access")
+SECTIONS = ("loc", "net", "sig", "lat", "dl", "ul", "access", "health")
 ENVIRONMENTS = ("indoor", "outdoor_fixed", "outdoor_mobile")
 TECHS = ("LTE", "NR-SA", "NR-NSA", "WCDMA", "GSM")
 

@@ -31,7 +31,8 @@ class SimSignal:
     def read(self) -> SignalReading:
         rsrp = self.rsrp_dbm + self.rng.gauss(0.0, self.sd_db)
         if rsrp < self.dead_dbm:
-            return SignalReading(net={"service": False}, errors=["no_service"])
+            sim_op = operator_name(self.mcc, self.mnc)
+            return SignalReading(net={"service": False, "sim_op": sim_op}, errors=["no_service"])
         rsrp = round(max(-140.0, min(-44.0, rsrp)), 1)
         # SINR and RSRQ follow RSRP loosely, as they do in the field.
         sinr = round(max(-20.0, min(30.0, (rsrp + 120.0) * 0.6 + self.rng.gauss(0, 3))), 1)
