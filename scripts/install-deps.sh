@@ -23,6 +23,8 @@ declare -A NEED=(
     [gcc]=gcc
     [make]=make
     [runuser]=util-linux
+    [gpsd]=gpsd
+    [gpsfake]=gpsd-clients
 )
 missing=()
 for what in "${!NEED[@]}"; do

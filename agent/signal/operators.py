@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 VIETNAM: dict[tuple[int, int], str] = {
     (452, 1): "MobiFone",
     (452, 2): "VinaPhone",
@@ -20,3 +22,11 @@ def operator_name(
     if extra and key in extra:
         return extra[key]
     return VIETNAM.get(key)
+
+
+def split_plmn(code: Any) -> tuple[int | None, int | None]:
+    """``"45204"`` -> (452, 4), ``"311480"`` -> (311, 480); anything else -> unknown."""
+    text = str(code or "").strip()
+    if not text.isdigit() or len(text) not in (5, 6):
+        return None, None
+    return int(text[:3]), int(text[3:])
