@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 from agent import identity, latency, location, record, signal, throughput
 from agent.budget import DataBudget
@@ -17,6 +18,8 @@ from agent.settings import AgentSettings
 from agent.spool import Spool
 
 log = logging.getLogger("giamsat.agent")
+# What a method without its own byte cap (speedtest-cli) may use, for the budget check.
+UNCAPPED_TEST_BYTES = 150_000_000
 
 
 class Probe:
@@ -27,11 +30,19 @@ class Probe:
         self.location = location.create(
             settings.location.str("source", "static"), settings.location
         )
-        self.latency = latency.create(settings.latency)
         self.throughput = throughput.create(
             settings.throughput.str("method", "giamsat-http"), settings.throughput
         )
         self.throughput_enabled = settings.throughput.bool("enabled", True)
+        # Latency is measured to the speed server unless another target is configured.
+        server = urlsplit(
+            settings.throughput.str("url", "") or settings.throughput.str("server", "")
+        )
+        self.latency = latency.create(
+            settings.latency,
+            server.hostname,
+            server.port or (443 if server.scheme == "https" else 80),
+        )
         settings.finish()
         self.budget = DataBudget(settings.data_dir / "budget.json", settings.monthly_budget_bytes)
         self.spool = Spool(settings.data_dir / "spool.sqlite3", settings.spool_max_bytes)
@@ -59,11 +70,15 @@ class Probe:
             errors.append("no_service")
         else:
             lat = self.latency.measure()
+            if lat.get("error"):
+                errors.append("latency_failed")
+                log.warning("latency test failed: %s", lat["error"])
+                lat = {k: v for k, v in lat.items() if k != "error"}
             if self.throughput_enabled:
-                if self.budget.allows(self.throughput.max_bytes):
+                if self.budget.allows(getattr(self.throughput, "max_bytes", UNCAPPED_TEST_BYTES)):
                     dl = self._transfer("dl", errors)
-                    access = self._access(dl)
-                    if dl is not None and "error" not in dl:
+                    access = dl.get("access")
+                    if not dl.get("error"):
                         ul = self._transfer("ul", errors)
                 else:
                     errors.append("data_budget_exhausted")
@@ -93,7 +108,7 @@ class Probe:
             "budget_mb": round(self.budget.monthly_bytes / 2**20, 1),
         }
 
-    def _transfer(self, direction: str, errors: list[str]) -> dict[str, Any] | None:
+    def _transfer(self, direction: str, errors: list[str]) -> dict[str, Any]:
         result = self.throughput.measure(direction)
         self.budget.spend(int(result.get("bytes") or 0))
         if result.get("error"):
@@ -101,19 +116,12 @@ class Probe:
             log.warning("%s test failed: %s", direction, result["error"])
         return result
 
-    @staticmethod
-    def _access(dl: dict[str, Any] | None) -> dict[str, Any] | None:
-        """Data access: did the first request get an answer, and how fast."""
-        if dl is None:
-            return None
-        return {"ok": not dl.get("error"), "dur_s": dl.get("access_s")}
-
     def spool_record(self, signed: dict[str, Any]) -> bool:
         return self.spool.put(signed["id"], record.encode(signed))
 
 
 def _clean(result: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The record's dl/ul section: measured figures only, no error text or access time."""
-    if result is None or result.get("error"):
+    """The record's dl/ul section: measured figures only (errors go to ``errors``)."""
+    if result is None or result.get("error") or result.get("mbps") is None:
         return None
-    return {k: v for k, v in result.items() if k not in ("error", "access_s")}
+    return {k: v for k, v in result.items() if k not in ("error", "access")}

@@ -15,7 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from psycopg_pool import ConnectionPool
 from pydantic import BaseModel, Field
 
-from aggregator import auth, probes
+from aggregator import auth, probes, speedserver
 from aggregator.auth import Caller
 from aggregator.ingest import IngestStats
 from aggregator.metrics import render_metrics
@@ -80,6 +80,8 @@ def create_app(settings: Settings, stats: IngestStats | None = None) -> FastAPI:
         return dependency
 
     app.state.require = require
+    # Probes measure throughput and latency against the aggregator itself by default.
+    app.include_router(speedserver.create_router())
     Viewer = Annotated[Caller, Depends(require("viewer"))]
     Inspector = Annotated[Caller, Depends(require("inspector"))]
     Admin = Annotated[Caller, Depends(require("admin"))]

@@ -123,7 +123,19 @@ def _write_private(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def reload(command: str) -> None:
-    """Tell the broker to re-read passwd and acl (Mosquitto does on SIGHUP)."""
-    if command:
-        subprocess.run(command, shell=True, check=True, timeout=30)
+def reload(command: str) -> str | None:
+    """Tell the broker to re-read passwd and acl (Mosquitto does on SIGHUP).
+
+    Returns a warning when the command failed: the files are written either
+    way, and the operator can reload the broker by hand.
+    """
+    if not command:
+        return None
+    try:
+        result = subprocess.run(command, shell=True, capture_output=True, text=True, timeout=30)
+    except subprocess.TimeoutExpired:
+        return f"broker reload command timed out: {command}"
+    if result.returncode != 0:
+        detail = (result.stderr or result.stdout).strip().splitlines()
+        return f"broker reload command failed ({detail[-1] if detail else result.returncode})"
+    return None

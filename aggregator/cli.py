@@ -228,6 +228,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_speedserver(args: argparse.Namespace) -> int:
+    from aggregator import speedserver
+
+    print(f"giamsat: speed server on http://{args.host}:{args.port}", flush=True)
+    speedserver.run(args.host, args.port)
+    return 0
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
     args.no_api, args.no_ingest = True, False
     return cmd_serve(args)
@@ -237,7 +245,9 @@ def _refresh_broker(cfg: settings.Settings, conn) -> None:  # type: ignore[no-un
     """Rewrite passwd/acl where the broker reads them and ask it to reload."""
     if cfg.broker.config_dir:
         broker.write_files(conn, Path(cfg.broker.config_dir), topic_prefix=cfg.broker.topic_prefix)
-        broker.reload(cfg.broker.reload_command)
+        warning = broker.reload(cfg.broker.reload_command)
+        if warning:
+            print(f"giamsat: warning: {warning}; reload the broker yourself", file=sys.stderr)
 
 
 def cmd_probes_add(args: argparse.Namespace) -> int:
@@ -439,6 +449,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-ingest", action="store_true", help="API only")
     serve.add_argument("--no-api", action="store_true", help="ingest only")
     command("ingest", cmd_ingest, "run one ingest worker (several share the subscription)")
+    sp = sub.add_parser(
+        "speedserver",
+        help="run a standalone speed server for probes to measure against",
+        description="run a standalone speed server for probes to measure against",
+    )
+    sp.add_argument("--host", default="0.0.0.0")
+    sp.add_argument("--port", type=int, default=8090)
+    sp.set_defaults(handler=cmd_speedserver)
 
     pp = sub.add_parser("probes", help="probe registry", description="probe registry")
     psub = pp.add_subparsers(dest="probes_command", required=True, metavar="COMMAND")

@@ -161,6 +161,9 @@ class Postgres:
                 str(PG_BIN / "initdb"), "-D", str(self.data_dir), "-U", "postgres",
                 "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8",
             )  # fmt: skip
+        running = self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.data_dir), "status", check=False)
+        if running.returncode == 0:
+            return  # already up (the demo is started twice): nothing to do
         opts = (
             f"-c shared_preload_libraries=timescaledb -c listen_addresses=127.0.0.1 "
             f"-p {self.port} -k {self.directory} -c timescaledb.telemetry_level=off "

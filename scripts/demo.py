@@ -89,61 +89,117 @@ def _run(*args: str) -> str:
     return result.stdout
 
 
+def _aggregator_config(pg: Postgres, ports: dict[str, int], ingest_password: str = "") -> Path:
+    path = STATE / "aggregator.toml"
+    path.write_text(
+        f'[database]\ndsn = "{pg.dsn}"\n\n'
+        f'[broker]\nport = {ports["mqtt"]}\nclient_id = "demo-ingest"\n'
+        f'username = "demo-ingest"\npassword = "{ingest_password}"\n'
+        f'config_dir = "{STATE / "broker"}"\n'
+        # Mosquitto re-reads passwd and acl on SIGHUP, so new probes can connect at once.
+        f'reload_command = "test ! -e {STATE / "mosquitto.pid"} || '
+        f'kill -HUP $(cat {STATE / "mosquitto.pid"})"\n\n'
+        f"[api]\nport = {ports['api']}\n"
+    )
+    return path
+
+
+def _wait_healthy(api: str) -> bool:
+    for _ in range(150):
+        try:
+            if httpx.get(f"{api}/healthz", timeout=1).json().get("broker") == "connected":
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    return False
+
+
 def up() -> int:
     ports = _ports()
-    broker = Mosquitto(STATE / "mosquitto", port=ports["mqtt"])
+    api = f"http://127.0.0.1:{ports['api']}"
     pg = Postgres(STATE / "postgres", port=ports["pg"])
+    try:
+        pg.start()
+    except ServiceError as exc:
+        print(f"demo: {exc}", file=sys.stderr)
+        return 1
+    agg_conf = _aggregator_config(pg, ports)
+    print(
+        "demo:",
+        _run("giamsat", "db", "init", "-c", str(agg_conf)).strip().replace("\n", "\ndemo: "),
+    )
+
+    # Broker accounts: one for ingest, one per probe, and an ACL that keeps each probe
+    # to its own topic. Passwords stay in .state/demo, readable by this user only.
+    ingest_pw = STATE / "ingest.password"
+    if not ingest_pw.exists():
+        _run("giamsat", "broker", "account", "demo-ingest", "--password-file", str(ingest_pw),
+             "-c", str(agg_conf))  # fmt: skip
+    agg_conf = _aggregator_config(pg, ports, ingest_pw.read_text().strip())
+    agent_conf = STATE / "agent.toml"
+    probe_pw = STATE / "probe.password"
+
+    def write_agent_config(password_file: str) -> None:
+        agent_conf.write_text(
+            (ROOT / "config" / "agent.example.toml")
+            .read_text()
+            .replace('data_dir = "~/.local/share/giamsat-agent"', f'data_dir = "{STATE / "probe"}"')
+            .replace('host = "mqtt.example.vn"', 'host = "127.0.0.1"')
+            .replace("port = 1883                  # 8883", f"port = {ports['mqtt']}  # 8883")
+            .replace('password_file = ""', f'password_file = "{password_file}"')
+            .replace("http://speed.example.vn:8080", api)
+            .replace("interval_s = 900", "interval_s = 30")
+            .replace("jitter_s = 60", "jitter_s = 5")
+            .replace("max_s = 10", "max_s = 2")
+            .replace("max_bytes = 50000000", "max_bytes = 400000000")
+            .replace('sim_operator = ""', 'sim_operator = "Viettel"')
+        )
+
+    write_agent_config(str(probe_pw) if probe_pw.exists() else "")
+    ident = json.loads(_run("giamsat-agent", "identity", "--json", "-c", str(agent_conf)))
+    if not probe_pw.exists():
+        _run("giamsat", "probes", "add", PROBE_ID, "--pubkey", ident["pubkey"],
+             "--village", "Pác Nặm, Bắc Kạn", "--password-file", str(probe_pw),
+             "-c", str(agg_conf))  # fmt: skip
+        write_agent_config(str(probe_pw))
+
+    broker = Mosquitto(
+        STATE / "mosquitto",
+        port=ports["mqtt"],
+        password_file=STATE / "broker" / "passwd",
+        acl_file=STATE / "broker" / "acl",
+    )
     try:
         if not _alive("mosquitto"):
             broker.start()
             assert broker.process is not None
             (STATE / "mosquitto.pid").write_text(str(broker.process.pid))
-        pg.start()
     except ServiceError as exc:
         print(f"demo: {exc}", file=sys.stderr)
         return 1
-    api = f"http://127.0.0.1:{ports['api']}"
-    agg_conf = STATE / "aggregator.toml"
-    agg_conf.write_text(
-        f'[database]\ndsn = "{pg.dsn}"\n\n[broker]\nport = {ports["mqtt"]}\n'
-        f'client_id = "demo-ingest"\n\n[api]\nport = {ports["api"]}\n'
-    )
-    print("demo: database schema:", _run("giamsat", "db", "init", "-c", str(agg_conf)).strip())
     if not _alive("aggregator"):
         _spawn("aggregator", "giamsat", "serve", "-c", str(agg_conf))
-    for _ in range(150):
-        try:
-            if httpx.get(f"{api}/healthz", timeout=1).json().get("broker") == "connected":
-                break
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    else:
+    if not _wait_healthy(api):
         print(f"demo: aggregator did not start; see {STATE / 'aggregator.log'}", file=sys.stderr)
         return 1
 
-    agent_conf = STATE / "agent.toml"
-    agent_conf.write_text(
-        (ROOT / "config" / "agent.example.toml")
-        .read_text()
-        .replace('data_dir = "~/.local/share/giamsat-agent"', f'data_dir = "{STATE / "probe"}"')
-        .replace('host = "mqtt.example.vn"', 'host = "127.0.0.1"')
-        .replace("port = 1883                  # 8883", f"port = {ports['mqtt']}  # 8883")
-        .replace('username = "bk-pacnam-01"', 'username = ""')
-        .replace("http://speed.example.vn:8080", api)
-        .replace("interval_s = 900", "interval_s = 30")
-        .replace("jitter_s = 60", "jitter_s = 5")
-        .replace("max_s = 10", "max_s = 3")
-    )
-    ident = json.loads(_run("giamsat-agent", "identity", "--json", "-c", str(agent_conf)))
-    _run("giamsat", "probes", "add", PROBE_ID, "--pubkey", ident["pubkey"],
-         "--village", "Pác Nặm, Bắc Kạn", "-c", str(agg_conf))  # fmt: skip
+    token_file = STATE / "inspector.token"
+    if not token_file.exists():
+        token = _run("giamsat", "tokens", "add", f"demo-inspector-{int(time.time())}",
+                     "--role", "inspector", "--quiet", "-c", str(agg_conf)).strip()  # fmt: skip
+        token_file.write_text(token + "\n")
+        token_file.chmod(0o600)
+    headers = {"Authorization": f"Bearer {token_file.read_text().strip()}"}
+
     if not _alive("probe"):
         _spawn("probe", "giamsat-agent", "run", "-c", str(agent_conf))
     for _ in range(300):
         try:
-            got = httpx.get(f"{api}/api/v1/records", params={"probe": PROBE_ID}, timeout=2)
-            if got.json():
+            got = httpx.get(
+                f"{api}/api/v1/records", params={"probe": PROBE_ID}, headers=headers, timeout=2
+            )
+            if got.status_code == 200 and got.json():
                 break
         except (httpx.HTTPError, ValueError):
             pass
@@ -151,9 +207,12 @@ def up() -> int:
     else:
         print(f"demo: no record arrived; see {STATE / 'probe.log'}", file=sys.stderr)
         return 1
-    print(f"demo: probe {PROBE_ID} is measuring every 30 s and publishing to the aggregator")
-    print(f"demo: records: {api}/api/v1/records")
-    print(f"demo: stop everything with `make stop`\n{api}")
+    print(f"demo: probe {PROBE_ID} measures every 30 s and publishes to the aggregator")
+    print(
+        f"demo: records: curl -H 'Authorization: Bearer '$(cat {token_file}) {api}/api/v1/records"
+    )
+    print("demo: stop everything with `make stop`")
+    print(api)
     return 0
 
 

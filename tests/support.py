@@ -44,9 +44,10 @@ def write_agent_config(
         "schedule": "interval_s = 2\njitter_s = 0",
         "location": 'source = "static"\nlat = 22.1470\nlon = 105.8348\nenv = "outdoor_fixed"',
         "signal": 'source = "sim"\nmcc = 452\nmnc = 4\ntech = "NR-NSA"\nrsrp_dbm = -95\nsd_db = 2',
-        "latency": f'target = "{speed_url}"\ncount = 5\ninterval_s = 0.02',
+        "latency": "count = 5\ninterval_s = 0.02",
         "throughput": (
-            f'method = "giamsat-http"\nserver = "{speed_url}"\nstreams = 2\nmax_s = 2\nmax_mb = 20'
+            f'method = "giamsat-http"\nurl = "{speed_url}"\n'
+            "streams = 2\nmax_s = 1\nmax_bytes = 400000000"
         ),
     }
     sections.update(extra)
