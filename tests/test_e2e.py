@@ -1,4 +1,4 @@
-"""One real record end to end: giamsat-agent once -> Mosquitto -> giamsat serve -> TimescaleDB -> API.
+"""One real record end to end: agent -> Mosquitto -> giamsat serve -> TimescaleDB -> API.
 
 Both programs run as separate processes, as they do in the field; the agent
 measures latency and throughput against the aggregator's own speed server.
