@@ -1,0 +1,58 @@
+"""What an evidence bundle holds: file names, and what each file is for.
+
+A bundle is a ZIP of these files (``map.png`` only when headless Chromium
+could draw it). ``manifest.json`` lists every other file with its SHA-256 and
+size; ``manifest.sig`` is the aggregator's Ed25519 signature over the exact
+bytes of ``manifest.json``. A file in the ZIP that the manifest does not list
+is itself a failure: nothing unsigned may ride along with evidence.
+"""
+
+from __future__ import annotations
+
+FORMAT = "giamsat-evidence/1"
+
+RECORDS = "records.jsonl"
+RECORDS_CSV = "records.csv"
+PROBES = "probes.json"
+STANDARD = "standard.toml"
+OPERATORS = "operators.toml"
+AREA = "area.json"
+VERDICT = "verdict.json"
+MAP = "map.html"
+MAP_PNG = "map.png"
+REPORT = "report.pdf"
+README = "README.txt"
+MANIFEST = "manifest.json"
+SIGNATURE = "manifest.sig"
+
+# (file, Vietnamese description, English description), in ZIP order.
+FILES: tuple[tuple[str, str, str], ...] = (
+    (README, "hướng dẫn kiểm tra (tệp này)", "how to verify (this file)"),
+    (
+        RECORDS,
+        "bản ghi đo đúng như đầu đo đã ký, mỗi dòng một bản ghi",
+        "the records exactly as the probes signed them, one per line",
+    ),
+    (RECORDS_CSV, "các bản ghi đó dạng bảng tính", "the same records for spreadsheets"),
+    (
+        PROBES,
+        "đầu đo: khóa công khai và thông tin đăng ký",
+        "the probes: public keys and registration data",
+    ),
+    (STANDARD, "quy chuẩn được áp dụng", "the standard applied"),
+    (
+        OPERATORS,
+        "nhà mạng và tốc độ đã công bố (Vd, Vu)",
+        "operators and their declared speeds (Vd, Vu)",
+    ),
+    (AREA, "khu vực: các ô H3", "the area as H3 cells"),
+    (
+        VERDICT,
+        "kết luận: chỉ tiêu, khoảng tin cậy, mức độ bằng chứng",
+        "the verdict: KPIs, intervals, sampling admissibility",
+    ),
+    (MAP, "bản đồ khu vực (mở bằng trình duyệt)", "map of the area (open in a browser)"),
+    (MAP_PNG, "ảnh bản đồ", "picture of the map"),
+    (REPORT, "báo cáo PDF tiếng Việt và tiếng Anh", "PDF report in Vietnamese and English"),
+)
+REQUIRED: tuple[str, ...] = tuple(name for name, _, _ in FILES if name != MAP_PNG)

@@ -1,0 +1,125 @@
+"""The bundle's map, drawn from the bundle's own records.
+
+Per H3 cell, the samples the standard judges (its record technologies, plus
+no-service samples, which belong to every layer because the probe found no
+network at all) become one :class:`maps.stats.HexStats` per technology family
+(``NR``, ``LTE``), classified by :mod:`maps.classify`'s coverage thresholds.
+The HTML is :func:`maps.render.render_map` with Leaflet inlined, so it opens
+offline. For the PDF a PNG is taken with headless Chromium
+(:mod:`maps.snapshot`); when Chromium is missing or fails, the report draws
+the classified hexagons itself, so a bundle never fails for want of a browser.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import tempfile
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from aggregator.compliance.clusters import local_day
+from aggregator.compliance.samples import NO_TECH, Sample
+from aggregator.compliance.standards import Standard
+from maps.classify import CoverageClass, CoverageStandard, classify
+from maps.render import render_map
+from maps.snapshot import png_snapshot
+from maps.stats import HexStats, Probe, ProbeStatus
+
+PNG_SIZE = (1200, 800)
+# When two families share a cell the drawing shows the more alarming class.
+_DRAWING_ORDER: list[CoverageClass] = [
+    CoverageClass.UNMEASURED,
+    CoverageClass.INSUFFICIENT,
+    CoverageClass.COVERED,
+    CoverageClass.WEAK,
+    CoverageClass.DEAD,
+]
+
+
+def family(tech: str) -> str:
+    """``NR-NSA`` -> ``NR``: the coverage thresholds are per technology family."""
+    return tech.split("-", 1)[0]
+
+
+def hex_stats(samples: Iterable[Sample], standard: Standard) -> list[HexStats]:
+    """Per (cell, family) aggregates of the samples ``standard`` judges."""
+    families = list(dict.fromkeys(family(t) for t in standard.record_techs))
+    groups: dict[tuple[str, str], list[Sample]] = defaultdict(list)
+    for s in samples:
+        if s.tech == NO_TECH:
+            for name in families:
+                groups[(s.h3, name)].append(s)
+        elif s.tech in standard.record_techs:
+            groups[(s.h3, family(s.tech))].append(s)
+    stats = []
+    for (cell, name), group in sorted(groups.items()):
+        served = [s for s in group if s.service]
+        rsrp = [s.rsrp_dbm for s in served if s.rsrp_dbm is not None]
+        dl = [s.dl_mbps for s in served if s.dl_mbps is not None]
+        stats.append(
+            HexStats(
+                h3=cell,
+                op=group[0].op,
+                tech=name,
+                n=len(group),
+                n_no_service=len(group) - len(served),
+                days=len({local_day(s.t) for s in group}),
+                rsrp_median_dbm=statistics.median(rsrp) if rsrp else None,
+                dl_median_mbps=statistics.median(dl) if dl else None,
+                period_from=min(s.t for s in group),
+                period_to=max(s.t for s in group),
+            )
+        )
+    return stats
+
+
+@dataclass(frozen=True)
+class ProbeSite:
+    """Where a probe is drawn: its registered position, else the median of its records'."""
+
+    id: str
+    village: str | None
+    lat: float
+    lon: float
+
+
+def probe_markers(sites: Sequence[ProbeSite], last_seen: Mapping[str, datetime]) -> list[Probe]:
+    """Map markers; every probe of a bundle reported, so none is drawn as silent."""
+    return [
+        Probe(s.id, s.lat, s.lon, s.village or "", last_seen.get(s.id), ProbeStatus.OK)
+        for s in sites
+    ]
+
+
+def classified(
+    stats: Iterable[HexStats], standard: CoverageStandard | None = None
+) -> list[tuple[str, CoverageClass]]:
+    """Each cell's class, for the PDF's own drawing; the worst class wins across families."""
+    standard = standard or CoverageStandard()
+    order = _DRAWING_ORDER
+    worst: dict[str, CoverageClass] = {}
+    for s in stats:
+        cls = classify(s, standard)
+        if s.h3 not in worst or order.index(cls) > order.index(worst[s.h3]):
+            worst[s.h3] = cls
+    return sorted(worst.items())
+
+
+def map_html(stats: Sequence[HexStats], probes: Sequence[Probe], title: str) -> str:
+    return render_map(stats, probes, title=title).html()
+
+
+def map_png(html: str, png: Path) -> str | None:
+    """Screenshot the map into ``png``; the reason when it could not be taken, else None."""
+    with tempfile.TemporaryDirectory(prefix="giamsat-evidence-map-") as tmp:
+        page = Path(tmp) / "map.html"
+        page.write_text(html, encoding="utf-8")
+        try:
+            png_snapshot(page, png, width=PNG_SIZE[0], height=PNG_SIZE[1])
+        except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
+            return f"{type(exc).__name__}: {exc}"
+    return None

@@ -1,0 +1,103 @@
+"""README.txt: what the bundle is and how to verify it, by program or by hand.
+
+Written for a third party who has only the ZIP: the operator's engineers, an
+auditor, a court's expert. The manual steps are the same checks
+``giamsat evidence verify`` makes, so someone can re-implement them in any
+language without reading giamsat's code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aggregator.evidence import layout
+from aggregator.evidence.records import CaseSpec
+
+TEMPLATE = """\
+BỘ BẰNG CHỨNG GIÁM SÁT CHẤT LƯỢNG DỊCH VỤ DI ĐỘNG - giamsat
+Mobile service quality evidence bundle - giamsat
+================================================================
+
+Nhà mạng / Operator:    {operator}
+Quy chuẩn / Standard:   {standard}
+Khu vực / Area:         {area_name} ({area_id})
+Thời gian / Period:     {start} .. {end} (giờ Việt Nam / Vietnam time, UTC+7)
+Số bản ghi / Records:   {records}
+Lập lúc / Built (UTC):  {created}
+Khóa ký của hệ thống / Aggregator signing key (SHA-256 fingerprint):
+    {fingerprint}
+
+Các tệp / Files
+---------------
+{files}
+
+Kiểm tra bằng chương trình / Verify with the program
+----------------------------------------------------
+    giamsat evidence verify {bundle} --key {fingerprint_compact}
+
+Không cần mạng, không cần cơ sở dữ liệu. Không có lệnh giamsat đầy đủ thì chỉ cần
+mã nguồn giamsat (các gói agent, aggregator) cùng cryptography, numpy và h3:
+No network and no database are needed. Without the full giamsat command, the
+giamsat source (packages agent, aggregator) with cryptography, numpy and h3 is enough:
+    python -m aggregator.evidence.verify {bundle} --key {fingerprint_compact}
+Exit status 0: every check passed; otherwise each failure is named.
+
+Kiểm tra thủ công / Verify by hand
+----------------------------------
+1. manifest.sig is base64 of an Ed25519 signature over the exact bytes of
+   manifest.json, made by the public key in manifest.json "signer.public_key"
+   (base64, 32 bytes). Its fingerprint is SHA-256 of those 32 bytes; compare it
+   with the fingerprint the regulator publishes.
+2. For every file in manifest.json "files": its SHA-256 and size must match.
+   The ZIP must hold no other file besides manifest.json and manifest.sig.
+3. records.jsonl holds one record per line, exactly as the probe sent it. For each
+   record: take the JSON object without its "sig_ed25519" member and serialise it
+   with sorted keys, no whitespace, UTF-8 (Python: json.dumps(obj, sort_keys=True,
+   separators=(",", ":"), ensure_ascii=False)); "sig_ed25519" is base64 of the
+   Ed25519 signature over those bytes by the probe's "pubkey" in probes.json.
+4. Each record belongs to the case: net.op (or net.sim_op when there was no
+   service) is the operator; its time "t" falls on a day of the period in UTC+7;
+   the H3 cell (resolution 8) of loc.lat/loc.lon is one of area.json "cells"
+   (null cells: every place).
+5. The verdict: the giamsat compliance engine (aggregator.compliance: Sample,
+   build_rollups, evaluate) applied to these records with standard.toml,
+   operators.toml and the confidence, resamples and seed in verdict.json gives
+   verdict.json again.
+"""
+
+
+def readme_text(
+    case: CaseSpec,
+    *,
+    records: int,
+    created: str,
+    fingerprint: str,
+    files: Sequence[str],
+    bundle_name: str = "bundle.zip",
+) -> str:
+    descriptions = {name: (vi, en) for name, vi, en in layout.FILES}
+    listed = [
+        f"{name:<15} {descriptions[name][0]}\n{'':<15} {descriptions[name][1]}" for name in files
+    ]
+    listed.append(
+        f"{layout.MANIFEST:<15} danh sách tệp và mã SHA-256, được hệ thống ký\n"
+        f"{'':<15} every file's SHA-256, signed by the aggregator"
+    )
+    listed.append(
+        f"{layout.SIGNATURE:<15} chữ ký Ed25519 của manifest.json\n"
+        f"{'':<15} Ed25519 signature of manifest.json"
+    )
+    return TEMPLATE.format(
+        operator=case.operator,
+        standard=case.standard_id,
+        area_name=case.area.name,
+        area_id=case.area.id,
+        start=case.period.start,
+        end=case.period.end,
+        records=f"{records:,}",
+        created=created,
+        fingerprint=fingerprint,
+        fingerprint_compact=fingerprint.replace(":", ""),
+        files="\n".join(listed),
+        bundle=bundle_name,
+    )

@@ -1,0 +1,568 @@
+"""Offline verification of an evidence bundle: from the ZIP alone, no database, no network.
+
+Checks, in order, each reported in the summary table and each failure named
+on its own line (every check runs even after another failed, so a tampered
+bundle shows *what* was changed, not just that something was):
+
+``ZIP``                the file is a readable ZIP; no member appears twice
+``manifest signature`` ``manifest.sig`` is the Ed25519 signature of the exact
+                       bytes of ``manifest.json`` by the key it names; with
+                       ``--key``, that key is the expected one
+``file hashes``        every listed file is present with its SHA-256 and size;
+                       no unlisted file rides along
+``documents``          probes.json, area.json, standard.toml, operators.toml
+                       and verdict.json parse, and all name the manifest's case
+``record signatures``  each line of records.jsonl passes ingest's validation
+                       with the key its probe has in probes.json ("record N
+                       (id ...): probe X not in probes.json", "...: signature
+                       invalid ..."); no duplicates; counts match
+``records in case``    each record's operator, local day and H3 cell are the case's
+``records.csv``        the spreadsheet is records.jsonl, row for row
+``verdict``            the compliance engine run on the records (same
+                       confidence, resamples and seed) gives verdict.json:
+                       counts, verdicts and grades exactly, values and
+                       intervals to 1e-9 relative
+
+This module imports neither psycopg nor the map or PDF code: a third party
+needs only ``agent``, ``aggregator.compliance``, ``aggregator.validate``,
+this package's record and manifest modules, and cryptography, numpy and h3.
+Run it as ``giamsat evidence verify bundle.zip`` or, without the full
+command, ``python -m aggregator.evidence.verify bundle.zip``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import io
+import json
+import math
+import sys
+import tempfile
+import zipfile
+import zlib
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, TextIO, TypeVar
+
+import numpy as np
+
+from agent import record as rec
+from agent.config import ConfigError
+from aggregator.compliance import (
+    Operator,
+    Period,
+    Sample,
+    Standard,
+    build_rollups,
+    evaluate,
+    load_operators,
+    load_standard,
+)
+from aggregator.compliance.render import to_jsonable
+from aggregator.evidence import layout, manifest
+from aggregator.evidence.keys import fingerprint
+from aggregator.evidence.progress import Progress, table
+from aggregator.evidence.records import (
+    CSV_COLUMNS,
+    GENUINE,
+    IN_CASE,
+    AreaSpec,
+    CaseSpec,
+    ProbeEntry,
+    RecordChecker,
+    csv_row,
+)
+
+CHECKS: tuple[str, ...] = (
+    "ZIP", "manifest signature", "file hashes", "documents", GENUINE, IN_CASE, "records.csv",
+    "verdict",
+)  # fmt: skip
+REL_TOL = 1e-9
+_FLOAT_FIELDS = ("value", "ci_low", "ci_high", "design_effect", "limit", "confidence")
+T = TypeVar("T")
+MAX_SHOWN = 20  # problems printed per check: one forged key can fail thousands of records
+
+
+@dataclass
+class Verification:
+    """The outcome: per check, a detail when it passed or its problems when it failed."""
+
+    details: dict[str, str] = field(default_factory=dict)
+    problems: dict[str, list[str]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    fingerprint: str | None = None
+
+    def fail(self, check: str, message: str) -> None:
+        self.problems.setdefault(check, []).append(message)
+
+    def note(self, check: str, detail: str) -> None:
+        self.details[check] = detail
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and all(check in self.details for check in CHECKS)
+
+    def all_problems(self) -> list[str]:
+        return [message for check in CHECKS for message in self.problems.get(check, [])]
+
+    def rows(self) -> list[tuple[str, str, str]]:
+        out = []
+        for check in CHECKS:
+            found = self.problems.get(check)
+            if found:
+                out.append((check, "FAILED", f"{len(found)} problem(s)"))
+            elif check in self.details:
+                out.append((check, "ok", self.details[check]))
+            else:
+                out.append((check, "not checked", "needs a file that failed above"))
+        return out
+
+
+@dataclass
+class _Bundle:
+    """What has been read so far; None where a file was missing or unreadable."""
+
+    zf: zipfile.ZipFile
+    content: dict[str, Any] | None = None
+    case: CaseSpec | None = None
+    probes: dict[str, ProbeEntry] | None = None
+    standard: Standard | None = None
+    operator: Operator | None = None
+    verdict: dict[str, Any] | None = None
+
+
+def _read(b: _Bundle, result: Verification, check: str, name: str) -> bytes | None:
+    try:
+        return b.zf.read(name)
+    except KeyError:
+        result.fail(check, f"{name}: missing from the bundle")
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+        result.fail(check, f"{name}: unreadable in the ZIP ({exc})")
+    return None
+
+
+def _manifest(b: _Bundle, result: Verification, expected_key: str | None) -> None:
+    check = "manifest signature"
+    body = _read(b, result, check, layout.MANIFEST)
+    signature = _read(b, result, check, layout.SIGNATURE)
+    if body is None:
+        return
+    try:
+        content = json.loads(body)
+        signer = content["signer"]["public_key"]
+        if content.get("format") != layout.FORMAT:
+            result.fail(
+                check, f"manifest.json: format {content.get('format')!r} is not {layout.FORMAT}"
+            )
+    except (ValueError, KeyError, TypeError) as exc:
+        result.fail(check, f"manifest.json: not a giamsat manifest ({type(exc).__name__}: {exc})")
+        return
+    b.content = content
+    try:
+        result.fingerprint = fingerprint(signer)
+    except (TypeError, ValueError):
+        result.fail(check, "manifest.json: signer.public_key is not a base64 key")
+        return
+    if signature is not None:
+        problem = manifest.signature_problem(body, signature, signer)
+        if problem:
+            result.fail(check, problem)
+    if expected_key is not None:
+        if manifest.normalise_key(expected_key) != result.fingerprint:
+            result.fail(
+                check,
+                f"manifest.json: signed by key {result.fingerprint},"
+                f" not the expected {manifest.normalise_key(expected_key)}",
+            )
+        pinned = ", the expected key"
+    else:
+        pinned = ", key not pinned: compare with the published fingerprint"
+    result.note(check, f"Ed25519 by {result.fingerprint}{pinned}")
+
+
+def _hashes(b: _Bundle, result: Verification, progress: Progress) -> None:
+    check = "file hashes"
+    assert b.content is not None
+    files = b.content.get("files")
+    if not isinstance(files, dict):
+        result.fail(check, "manifest.json: has no files list")
+        return
+    names = b.zf.namelist()
+    for name in names:
+        if name not in files and name not in (layout.MANIFEST, layout.SIGNATURE):
+            result.fail(check, f"{name}: in the ZIP but not in the manifest")
+    for name in layout.REQUIRED:
+        if name not in files:
+            result.fail(check, f"{name}: missing from the manifest (every bundle has it)")
+    stage = progress.stage("file hashes", len(files))
+    for name, entry in sorted(files.items()):
+        stage.advance()
+        if name not in names:
+            result.fail(check, f"{name}: listed in the manifest but missing from the ZIP")
+            continue
+        try:
+            with b.zf.open(name) as handle:
+                sha, size = manifest.digest_stream(handle)
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+            result.fail(check, f"{name}: unreadable in the ZIP ({exc})")
+            continue
+        if sha != entry.get("sha256"):
+            result.fail(
+                check,
+                f"{name}: SHA-256 {sha} does not match the manifest's {entry.get('sha256')}",
+            )
+        elif size != entry.get("bytes"):
+            result.fail(check, f"{name}: {size} bytes, the manifest says {entry.get('bytes')}")
+    stage.done(f"{len(files)} files")
+    result.note(check, f"{len(files)} files, SHA-256")
+
+
+def _toml(b: _Bundle, result: Verification, name: str, loader: Any) -> Any:
+    """Load a TOML file of the bundle with the engine's own (validating) loader."""
+    data = _read(b, result, "documents", name)
+    if data is None:
+        return None
+    with tempfile.TemporaryDirectory(prefix="giamsat-verify-") as tmp:
+        path = Path(tmp) / name
+        path.write_bytes(data)
+        try:
+            return loader(path)
+        except ConfigError as exc:
+            result.fail("documents", f"{name}: {exc.key}: {exc.reason}")
+        except ValueError as exc:  # tomllib reads bytes: text that is not UTF-8 ends up here
+            result.fail("documents", f"{name}: not readable TOML ({exc})")
+    return None
+
+
+def _json(b: _Bundle, result: Verification, name: str) -> Any:
+    data = _read(b, result, "documents", name)
+    if data is None:
+        return None
+    try:
+        return json.loads(data)
+    except ValueError as exc:
+        result.fail("documents", f"{name}: not valid JSON ({exc})")
+    return None
+
+
+def _probe(data: dict[str, Any], result: Verification) -> ProbeEntry:
+    """One probes.json entry; an unusable key or revocation time is named, not fatal."""
+    entry = ProbeEntry.from_dict(data)
+    try:
+        rec.public_key_from_b64(str(entry.pubkey))
+    except ValueError:
+        result.fail("documents", f"probes.json: probe {entry.id}: pubkey is not an Ed25519 key")
+    try:
+        entry.revoked_time()
+    except (TypeError, ValueError):
+        result.fail("documents", f"probes.json: probe {entry.id}: revoked_at is not a time")
+        entry = dataclasses.replace(entry, revoked_at=None)
+    return entry
+
+
+def _documents(b: _Bundle, result: Verification) -> None:
+    check = "documents"
+    assert b.content is not None
+    try:
+        spec = b.content["case"]
+        case_area = spec["area"]
+        period = Period(
+            date.fromisoformat(spec["period"]["from"]), date.fromisoformat(spec["period"]["to"])
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        result.fail(check, f"manifest.json: the case is incomplete ({type(exc).__name__}: {exc})")
+        return
+    probes = _json(b, result, layout.PROBES)
+    try:
+        b.probes = {p["id"]: _probe(p, result) for p in probes["probes"]}
+    except (KeyError, TypeError):
+        if probes is not None:
+            result.fail(check, "probes.json: not a list of probes")
+    area_doc = _json(b, result, layout.AREA)
+    area: AreaSpec | None = None
+    try:
+        area = AreaSpec.from_dict(area_doc)
+    except (KeyError, TypeError):
+        if area_doc is not None:
+            result.fail(check, "area.json: not an area")
+    if area is not None and (area.id, area.name) != (case_area.get("id"), case_area.get("name")):
+        result.fail(check, f"area.json: area {area.id} ({area.name}) is not the case's {case_area}")
+    if area is not None:
+        b.case = CaseSpec(str(spec.get("standard")), str(spec.get("operator")), area, period)
+
+    standard = _toml(b, result, layout.STANDARD, load_standard)
+    if standard is not None and standard.id != spec.get("standard"):
+        result.fail(check, f"standard.toml: is {standard.id}, the case is {spec.get('standard')}")
+    else:
+        b.standard = standard
+    operators = _toml(b, result, layout.OPERATORS, load_operators)
+    if operators is not None:
+        b.operator = operators.get(spec.get("operator"))
+        if b.operator is None:
+            result.fail(check, f"operators.toml: has no operator {spec.get('operator')!r}")
+
+    verdict = _json(b, result, layout.VERDICT)
+    if isinstance(verdict, dict):
+        stated = (
+            verdict.get("standard_id"), verdict.get("operator"), verdict.get("area"),
+            verdict.get("period_start"), verdict.get("period_end"),
+        )  # fmt: skip
+        expected = (
+            spec.get("standard"), spec.get("operator"), case_area.get("name"),
+            period.start.isoformat(), period.end.isoformat(),
+        )  # fmt: skip
+        if stated != expected:
+            result.fail(check, f"verdict.json: is about {stated}, the case is {expected}")
+        else:
+            b.verdict = verdict
+    elif verdict is not None:
+        result.fail(check, "verdict.json: not an assessment")
+    if b.case and b.probes is not None and b.standard and b.operator and b.verdict:
+        result.note(
+            check,
+            f"{spec.get('standard')}, {spec.get('operator')}, {area.name if area else '-'},"
+            f" {period.start}..{period.end}",
+        )
+
+
+def _csv_rows(b: _Bundle, result: Verification) -> Iterator[list[str]] | None:
+    try:
+        handle = b.zf.open(layout.RECORDS_CSV)
+    except KeyError:
+        result.fail("records.csv", "records.csv: missing from the bundle")
+        return None
+    return csv.reader(io.TextIOWrapper(handle, encoding="utf-8", newline=""))
+
+
+def _records(b: _Bundle, result: Verification, progress: Progress) -> list[Sample] | None:
+    """Check every record; the samples of those that passed, or None if none could be read."""
+    assert b.content is not None and b.case is not None and b.probes is not None
+    try:
+        now = rec.parse_timestamp(str(b.content.get("created")))
+    except ValueError:
+        result.fail(GENUINE, "manifest.json: created is not a time")
+        return None
+    checker = RecordChecker(b.probes, b.case, now)
+    samples: list[Sample] = []
+    per_probe: Counter[str] = Counter()
+    rows = _csv_rows(b, result)
+    csv_ok = rows is not None
+    if rows is not None and next(rows, None) != list(CSV_COLUMNS):
+        result.fail("records.csv", f"records.csv: the header is not {','.join(CSV_COLUMNS)}")
+        csv_ok = False
+    expected = b.content.get("records")
+    stage = progress.stage("records", expected if isinstance(expected, int) else None)
+    lines = csv_differ = first_differ = 0
+    try:
+        with b.zf.open(layout.RECORDS) as handle:
+            for lines, raw in enumerate(handle, start=1):
+                row = next(rows, None) if rows is not None else None
+                item, found = checker.check(lines, raw.rstrip(b"\n"))
+                for check, message in found:
+                    result.fail(check, message)
+                if item is not None:
+                    samples.append(item.sample)
+                    per_probe[item.sample.probe] += 1
+                    if csv_ok and row != csv_row(lines, item.accepted, item.columns):
+                        csv_differ += 1
+                        first_differ = first_differ or lines
+                stage.advance()
+    except KeyError:
+        result.fail(GENUINE, "records.jsonl: missing from the bundle")
+        return None
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+        result.fail(GENUINE, f"records.jsonl: unreadable in the ZIP ({exc})")
+        return None
+    if csv_differ:
+        result.fail(
+            "records.csv",
+            f"records.csv: row {first_differ} is not record {first_differ} of records.jsonl"
+            f" ({csv_differ} rows differ)",
+        )
+    if csv_ok and rows is not None and next(rows, None) is not None:
+        result.fail(
+            "records.csv", f"records.csv: has more rows than records.jsonl has records ({lines})"
+        )
+    stage.done(f"{lines:,} records")
+    if lines != expected:
+        result.fail(GENUINE, f"records.jsonl: holds {lines} records, the manifest says {expected}")
+    for probe, entry in sorted(b.probes.items()):
+        if per_probe[probe] != entry.records:
+            result.fail(
+                GENUINE,
+                f"probes.json: probe {probe} has {entry.records} records listed,"
+                f" {per_probe[probe]} valid ones in records.jsonl",
+            )
+    result.note(GENUINE, f"{lines:,} records, {len(per_probe)} probes, Ed25519")
+    result.note(IN_CASE, f"operator, local day and H3 cell of {lines:,} records")
+    if csv_ok:
+        result.note("records.csv", f"{lines:,} rows match records.jsonl")
+    return samples
+
+
+def _same(stated: Any, recomputed: Any, name: str) -> bool:
+    if name in _FLOAT_FIELDS and isinstance(stated, int | float) and isinstance(recomputed, float):
+        return math.isclose(stated, recomputed, rel_tol=REL_TOL, abs_tol=REL_TOL)
+    return stated == recomputed
+
+
+def _verdict(b: _Bundle, result: Verification, samples: list[Sample], progress: Progress) -> None:
+    check = "verdict"
+    assert b.standard and b.operator and b.verdict and b.case and b.content
+    stage = progress.stage("verdict")
+    stated = b.verdict
+    try:
+        recomputed = evaluate(
+            b.standard, b.operator, build_rollups(samples), area=b.case.area.name,
+            period=b.case.period, confidence=float(stated["confidence"]),
+            resamples=int(stated["resamples"]), seed=int(stated["seed"]),
+        )  # fmt: skip
+    except (KeyError, TypeError, ValueError) as exc:
+        result.fail(check, f"verdict.json: cannot be recomputed ({type(exc).__name__}: {exc})")
+        return
+    fresh = to_jsonable(recomputed)
+    for name, value in fresh.items():
+        if name != "kpis" and not _same(stated.get(name), value, name):
+            result.fail(
+                check, f"verdict.json: {name} is {stated.get(name)!r}, the records give {value!r}"
+            )
+    stated_kpis = {k.get("kpi_id"): k for k in stated.get("kpis") or [] if isinstance(k, dict)}
+    fresh_kpis = {k["kpi_id"]: k for k in fresh["kpis"]}
+    for kpi_id in sorted(set(stated_kpis) ^ set(fresh_kpis)):
+        where = "verdict.json" if kpi_id in stated_kpis else "the standard"
+        result.fail(check, f"verdict.json: KPI {kpi_id} is only in {where}")
+    for kpi_id, kpi in fresh_kpis.items():
+        old = stated_kpis.get(kpi_id)
+        if old is None:
+            continue
+        differ = [
+            f"{kpi_id}.{name} is {old.get(name)!r}, the records give {value!r}"
+            for name, value in kpi.items()
+            if not _same(old.get(name), value, name)
+        ]
+        if differ:
+            result.fail(check, "verdict.json: " + "; ".join(differ))
+    overall = manifest.overall_verdict(k.verdict for k in recomputed.kpis)
+    if b.content.get("verdict") != overall.value:
+        result.fail(
+            check,
+            f"manifest.json: verdict {b.content.get('verdict')!r},"
+            f" the records give {overall.value}",
+        )
+    built_with = (b.content.get("engine") or {}).get("numpy")
+    if check in result.problems and built_with and built_with != np.__version__:
+        result.notes.append(
+            f"the bundle was built with numpy {built_with} and is verified with"
+            f" {np.__version__}; bootstrap intervals may differ between numpy versions"
+        )
+    stage.done(overall.value)
+    result.note(check, f"{overall.value}: {len(fresh_kpis)} KPIs recomputed from the records")
+
+
+def _guarded(result: Verification, check: str, step: Callable[[], T]) -> T | None:
+    """Run one step; input shaped in a way no giamsat build produces fails it, not the program.
+
+    The steps handle every failure a real bundle can show; this is the net
+    under a hand-crafted file (say, a manifest whose ``files`` is a list).
+    """
+    try:
+        return step()
+    except Exception as exc:
+        result.fail(check, f"malformed bundle ({type(exc).__name__}: {exc})")
+    return None
+
+
+def verify_bundle(
+    path: Path | str, *, expected_key: str | None = None, progress: Progress | None = None
+) -> Verification:
+    """Run every check on the bundle at ``path``; never raises for a bad bundle."""
+    progress = progress or Progress(None)
+    result = Verification()
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        result.fail("ZIP", f"{Path(path).name}: not a readable ZIP file ({exc})")
+        return result
+    with zf:
+        counts = Counter(zf.namelist())
+        for name, n in sorted(counts.items()):
+            if n > 1:
+                result.fail("ZIP", f"{name}: appears {n} times in the ZIP")
+        result.note("ZIP", f"{len(counts)} members")
+        b = _Bundle(zf)
+        _guarded(result, "manifest signature", lambda: _manifest(b, result, expected_key))
+        if b.content is None:
+            return result
+        _guarded(result, "file hashes", lambda: _hashes(b, result, progress))
+        _guarded(result, "documents", lambda: _documents(b, result))
+        if b.case is None or b.probes is None:
+            return result
+        samples = _guarded(result, GENUINE, lambda: _records(b, result, progress))
+        if samples is not None and b.standard and b.operator and b.verdict:
+            _guarded(result, "verdict", lambda: _verdict(b, result, samples, progress))
+    return result
+
+
+def report(result: Verification, out: TextIO) -> None:
+    """The summary table, then each check's problems (its first ``MAX_SHOWN``) or the all-clear."""
+    out.write(table(("check", "result", "detail"), result.rows()))
+    if result.ok:
+        out.write(f"VERIFIED: every check passed (aggregator key {result.fingerprint})\n")
+        return
+    out.write(f"FAILED: {len(result.all_problems())} problem(s)\n")
+    for check in CHECKS:
+        found = result.problems.get(check, [])
+        for message in found[:MAX_SHOWN]:
+            out.write(f"  {message}\n")
+        if len(found) > MAX_SHOWN:
+            out.write(f"  ... and {len(found) - MAX_SHOWN} more ({check})\n")
+    for note in result.notes:
+        out.write(f"note: {note}\n")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("bundle", help="the evidence bundle (.zip)")
+    parser.add_argument(
+        "--key",
+        help="the aggregator key the bundle must be signed with: its fingerprint (as"
+        " published) or its base64 public key",
+    )
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Exit status: 0 verified, 1 a check failed, 2 the bundle or --key could not be used."""
+    path = Path(args.bundle)
+    if not path.is_file():
+        print(f"giamsat: error: {path}: no such file", file=sys.stderr)
+        return 2
+    if args.key is not None:
+        try:
+            manifest.normalise_key(args.key)
+        except ValueError:
+            print(
+                "giamsat: error: --key is neither a fingerprint nor a base64 key", file=sys.stderr
+            )
+            return 2
+    progress = Progress(None if args.quiet else sys.stderr)
+    result = verify_bundle(path, expected_key=args.key, progress=progress)
+    report(result, sys.stdout)
+    return 0 if result.ok else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m aggregator.evidence.verify",
+        description="Verify a giamsat evidence bundle offline.",
+    )
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,235 @@
+"""Evidence bundles from a real PostgreSQL+TimescaleDB: the CLI, the API, the audit log.
+
+Records are stored the way ingest stores them (validate.check, then
+store.write_batch, which also maintains the rollups), for probes registered
+in the probe registry, inside and outside an administrative area.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import io
+import json
+import zipfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import h3
+import psycopg
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi.testclient import TestClient
+
+from agent import record
+from agent.identity import public_key_b64
+from aggregator import areas, assess, auth, probes, settings, store, validate
+from aggregator.api import create_app
+from aggregator.compliance import Sample
+from aggregator.evidence import api as evidence_api
+from aggregator.evidence import cli as evidence_cli
+from aggregator.evidence import keys, layout, verify
+from aggregator.evidence.records import record_columns
+from aggregator.settings import PROJECT_CONFIG
+from tests.test_evidence_verify import OPERATORS, PERIOD, QCVN126, SLOW_NETWORK, signed_record
+from tests.truth import Truth, generate
+
+NOW = datetime(2026, 11, 15, tzinfo=UTC)
+INSIDE = dataclasses.replace(SLOW_NETWORK, lat=22.15, lon=105.83)  # Bắc Kạn
+OUTSIDE = Truth(operator="Viettel", lat=22.48, lon=103.97, probes=2, days=5, per_probe_day=10)
+OTHER_OPERATOR = dataclasses.replace(OUTSIDE, operator="MobiFone", lat=22.15, lon=105.83, seed=5)
+
+
+def store_fleet(dsn: str, truth: Truth, prefix: str, village: str) -> list[dict]:
+    """Register the fleet's probes and store their signed records as ingest does."""
+    samples = [dataclasses.replace(s, probe=f"{prefix}-{s.probe[-3:]}") for s in generate(truth)]
+    keys_: dict[str, Ed25519PrivateKey] = {}
+    records = []
+    for s in samples:
+        records.append(signed_record(s, keys_.setdefault(s.probe, Ed25519PrivateKey.generate())))
+    registry = {p: validate.ProbeKey(k.public_key()) for p, k in keys_.items()}
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for probe, key in keys_.items():
+            probes.add(conn, probe, public_key_b64(key), kind="fixed", village=village)
+        accepted = [
+            validate.check(record.topic_for(r["probe"]), record.encode(r), registry.get, NOW)
+            for r in records
+        ]
+        assert all(isinstance(a, validate.Accepted) for a in accepted)
+        store.write_batch(conn, accepted, [])
+    return records
+
+
+@pytest.fixture
+def stored(db_dsn: str) -> dict[str, list[dict]]:
+    """Viettel inside Bắc Kạn (failing 5G speeds), Viettel in Lào Cai, MobiFone in Bắc Kạn."""
+    fleets = {
+        "inside": store_fleet(db_dsn, INSIDE, "bk", "Pác Nặm"),
+        "outside": store_fleet(db_dsn, OUTSIDE, "lc", "Bát Xát"),
+        "other": store_fleet(db_dsn, OTHER_OPERATOR, "mf", "Pác Nặm"),
+    }
+    with psycopg.connect(db_dsn, autocommit=True) as conn:
+        areas.sync(conn, {"VN-53": areas.load_areas(PROJECT_CONFIG / "areas")["VN-53"]})
+    return fleets
+
+
+@pytest.fixture
+def config(tmp_path: Path, db_dsn: str) -> Path:
+    path = tmp_path / "aggregator.toml"
+    path.write_text(f'[database]\ndsn = "{db_dsn}"\n')
+    return path
+
+
+def parser() -> argparse.ArgumentParser:
+    """A `giamsat` parser holding only what evidence.cli.register adds."""
+    root = argparse.ArgumentParser(prog="giamsat")
+    sub = root.add_subparsers(dest="command", required=True)
+
+    def command(name, handler, help, parent=sub):  # the factory aggregator.cli passes
+        p = parent.add_parser(name, help=help, description=help)
+        p.add_argument("--config", "-c")
+        p.set_defaults(handler=handler)
+        return p
+
+    evidence_cli.register(sub, command)
+    return root
+
+
+def giamsat(*argv: str) -> int:
+    args = parser().parse_args(argv)
+    return args.handler(args)
+
+
+def members(path: Path | bytes) -> dict[str, bytes]:
+    source = io.BytesIO(path) if isinstance(path, bytes) else path
+    with zipfile.ZipFile(source) as zf:
+        return {name: zf.read(name) for name in zf.namelist()}
+
+
+def test_cli_builds_a_bundle_of_the_area_that_verifies(stored, config, db_dsn, tmp_path, capsys):
+    out = tmp_path / "bundle.zip"
+    status = giamsat(
+        "evidence", "build", "--standard", "QCVN-126:2021/BTTTT", "--operator", "Viettel",
+        "--area", "VN-53", "--from", "2026-10-01", "--to", "2026-10-31", "--out", str(out),
+        "--config", str(config), "--key-dir", str(tmp_path / "key"),
+    )  # fmt: skip
+    printed = capsys.readouterr()
+    assert status == 0, printed.err
+    sha = hashlib.sha256(out.read_bytes()).hexdigest()
+    assert sha in printed.out and "FAIL" in printed.out and "dl_mean" in printed.out
+    assert "records: " in printed.err and "map: " in printed.err  # progress
+
+    files = members(out)
+    inside = stored["inside"]
+    assert sorted(files[layout.RECORDS].splitlines()) == sorted(record.encode(r) for r in inside)
+    assert json.loads(files[layout.AREA])["name"] == "Bắc Kạn"
+    assert layout.MAP_PNG in files  # Chromium took the picture
+    registered = json.loads(files[layout.PROBES])["probes"]
+    assert {p["id"] for p in registered} == {r["probe"] for r in inside}
+    assert all(p["village"] == "Pác Nặm" and p["records"] == 100 for p in registered)
+
+    result = verify.verify_bundle(out)
+    assert result.ok, result.all_problems()
+    assert giamsat("evidence", "verify", str(out), "--quiet") == 0  # no --config, no database
+    assert "VERIFIED" in capsys.readouterr().out
+    giamsat("evidence", "key", "--key-dir", str(tmp_path / "key"))
+    assert result.fingerprint in capsys.readouterr().out
+
+    # The bundle's verdict (from its records) is the database's (from rollups).
+    verdict = json.loads(files[layout.VERDICT])
+    with psycopg.connect(db_dsn) as conn:
+        from_rollups = assess.assess(
+            conn, QCVN126, OPERATORS["Viettel"], "VN-53", PERIOD, area_name="Bắc Kạn"
+        )
+        who, detail = conn.execute(
+            "SELECT who, detail FROM audit_log WHERE action = 'evidence.build'"
+        ).fetchone()
+    for mine, theirs in zip(verdict["kpis"], from_rollups.kpis, strict=True):
+        assert (mine["verdict"], mine["samples"]) == (theirs.verdict.value, theirs.samples)
+        assert mine["value"] == pytest.approx(theirs.value)
+    assert who.startswith("cli:") and detail["sha256"] == sha and detail["area"] == "VN-53"
+
+
+def test_unknown_names_are_refused_with_the_choices(stored, config, tmp_path, capsys):
+    common = ("--from", "2026-10-01", "--to", "2026-10-31", "--config", str(config),
+              "--key-dir", str(tmp_path / "key"), "--out", str(tmp_path / "b.zip"))  # fmt: skip
+    assert giamsat("evidence", "build", "--standard", "QCVN-1", "--operator", "Viettel",
+                   *common) == 1  # fmt: skip
+    assert "one of QCVN-126:2021/BTTTT" in capsys.readouterr().err
+    assert giamsat("evidence", "build", "--standard", "QCVN-126:2021/BTTTT", "--operator",
+                   "Viettel", "--area", "VN-99", *common) == 1  # fmt: skip
+    assert "unknown area 'VN-99'" in capsys.readouterr().err
+    assert not (tmp_path / "b.zip").exists()
+
+
+def test_api_download_is_for_inspectors_and_audited(stored, config, db_dsn, tmp_path):
+    app = create_app(settings.load(config))
+    evidence_api.register(app, key_dir=tmp_path / "key")
+    with psycopg.connect(db_dsn, autocommit=True) as conn:
+        inspector = {"Authorization": "Bearer " + auth.create_token(conn, "insp-1", "inspector")}
+        viewer = {"Authorization": "Bearer " + auth.create_token(conn, "view-1", "viewer")}
+    # One H3 cell of resolution 7 holding the first Bắc Kạn probe's fixed site.
+    first = stored["inside"][0]
+    cell = h3.latlng_to_cell(first["loc"]["lat"], first["loc"]["lon"], 7)
+    query = {"standard": "QCVN-126:2021/BTTTT", "operator": "Viettel", "area": cell,
+             "from": "2026-10-01", "to": "2026-10-31"}  # fmt: skip
+    with TestClient(app) as client:
+        url = "/api/v1/evidence"
+        assert client.get(url, params=query).status_code == 401
+        assert client.get(url, params=query, headers=viewer).status_code == 403
+        assert (
+            client.get(url, params=query | {"area": "VN-99"}, headers=inspector).status_code == 404
+        )
+        bad = client.get(url, params=query | {"operator": "Nobody"}, headers=inspector)
+        assert bad.status_code == 422 and "Viettel" in bad.text
+        backwards = query | {"from": "2026-10-31", "to": "2026-10-01"}
+        assert client.get(url, params=backwards, headers=inspector).status_code == 422
+        response = client.get(url, params=query, headers=inspector)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/zip"
+    sha = hashlib.sha256(response.content).hexdigest()
+    assert response.headers["x-giamsat-sha256"] == sha
+    assert f"{cell}" in response.headers["content-disposition"]
+    bundle = tmp_path / "download.zip"
+    bundle.write_bytes(response.content)
+    result = verify.verify_bundle(bundle, expected_key=keys.fingerprint(
+        public_key_b64(keys.load_or_create(tmp_path / "key"))))  # fmt: skip
+    assert result.ok, result.all_problems()
+    in_cell = [
+        r for r in stored["inside"]
+        if h3.cell_to_parent(h3.latlng_to_cell(r["loc"]["lat"], r["loc"]["lon"], 8), 7) == cell
+    ]  # fmt: skip
+    assert len(members(bundle)[layout.RECORDS].splitlines()) == len(in_cell) > 0
+    with psycopg.connect(db_dsn) as conn:
+        rows = conn.execute(
+            "SELECT who, role, detail FROM audit_log WHERE action = 'evidence.download'"
+        ).fetchall()
+    assert len(rows) == 1  # refused requests download nothing and log nothing
+    who, role, detail = rows[0]
+    assert (who, role, detail["sha256"], detail["records"]) == (
+        "insp-1",
+        "inspector",
+        sha,
+        len(in_cell),
+    )
+
+
+def test_evidence_columns_are_the_stored_columns():
+    """records.record_columns repeats store.columns_of without psycopg: they must agree."""
+    key = Ed25519PrivateKey.generate()
+    samples = generate(Truth(no_service=0.2, probes=3, days=1, per_probe_day=20, seed=9))
+    registry = {s.probe: validate.ProbeKey(key.public_key()) for s in samples}
+    checked = 0
+    for s in samples:
+        r = signed_record(s, key)
+        r_unsigned = {k: v for k, v in r.items() if k != "sig_ed25519"}
+        r = record.sign({**r_unsigned, "sig": {**(r.get("sig") or {}), "rsrq_db": -11}}, key)
+        accepted = validate.check(record.topic_for(r["probe"]), record.encode(r), registry.get, NOW)
+        assert isinstance(accepted, validate.Accepted)
+        stored_columns = store.columns_of(accepted)
+        assert stored_columns.pop("raw") == record.encode(r).decode()
+        assert record_columns(accepted) == stored_columns
+        assert Sample.from_dict(record_columns(accepted)) == Sample.from_dict(stored_columns)
+        checked += not s.service
+    assert checked > 0  # no-service records (attributed via sim_op) were among them

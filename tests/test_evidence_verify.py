@@ -1,0 +1,462 @@
+"""Evidence bundles built from signed records, verified offline, and tampered with.
+
+No database here: bundles are assembled from records signed in the test
+(aggregator.evidence.assemble), exactly as the aggregator assembles them from
+stored payloads. Each tamper test changes one thing and checks that
+verification fails *and names the cause*.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import h3
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from agent import record
+from agent.identity import public_key_b64
+from aggregator.compliance import Period, Sample, load_operators, load_standards
+from aggregator.compliance.samples import NO_TECH
+from aggregator.evidence import keys, layout, manifest, verify
+from aggregator.evidence.assemble import BuildResult, assemble
+from aggregator.evidence.records import AreaSpec, BundleError, ProbeEntry
+from aggregator.settings import PROJECT_CONFIG
+from tests.truth import Truth, generate
+
+ROOT = Path(__file__).resolve().parent.parent
+STANDARDS = load_standards(PROJECT_CONFIG / "standards")
+OPERATORS = load_operators(PROJECT_CONFIG / "operators.toml")
+QCVN126 = STANDARDS["QCVN-126:2021/BTTTT"]
+PERIOD = Period(date(2026, 10, 1), date(2026, 10, 31))
+EVERYWHERE = AreaSpec("all", "Toàn bộ / all areas", None, None)
+
+
+def signed_record(sample: Sample, key: Ed25519PrivateKey) -> dict:
+    """The record a probe would have sent for ``sample`` (at its cell's centre)."""
+    lat, lon = h3.cell_to_latlng(sample.h3)
+    served = sample.service
+    return record.sign(
+        record.build(
+            sample.probe,
+            loc={"lat": lat, "lon": lon, "acc_m": 8, "src": "gps", "env": sample.env},
+            net={
+                "service": served,
+                "mcc": 452,
+                "mnc": 4,
+                "tech": sample.tech if sample.tech != NO_TECH else None,
+                "op": sample.op if served else None,
+                "sim_op": sample.op,
+            },
+            sig=None if sample.rsrp_dbm is None else {"rsrp_dbm": sample.rsrp_dbm},
+            lat=None if sample.rtt_ms is None else {"rtt_ms_p50": sample.rtt_ms, "n": 10},
+            dl=None if sample.dl_mbps is None else {"mbps": sample.dl_mbps, "streams": 4},
+            ul=None if sample.ul_mbps is None else {"mbps": sample.ul_mbps, "streams": 4},
+            access=None
+            if sample.access_ok is None
+            else {"ok": sample.access_ok, "dur_s": sample.access_s},
+            when=sample.t,
+        ),
+        key,
+    )
+
+
+@dataclass
+class Fleet:
+    """Signed records of several probes and the registry entries that vouch for them."""
+
+    records: list[dict]
+    keys: dict[str, Ed25519PrivateKey]
+
+    def entries(self, village: str = "Pác Nặm") -> list[ProbeEntry]:
+        return [
+            ProbeEntry(
+                probe,
+                public_key_b64(key),
+                "fixed",
+                village,
+                None,
+                None,
+                "2026-09-01T00:00:00+00:00",
+                None,
+                0,
+            )
+            for probe, key in self.keys.items()
+        ]
+
+    def payloads(self) -> list[bytes]:
+        return [record.encode(r) for r in self.records]
+
+
+def fleet(truth: Truth) -> Fleet:
+    keys_: dict[str, Ed25519PrivateKey] = {}
+    records = []
+    for sample in generate(truth):
+        key = keys_.setdefault(sample.probe, Ed25519PrivateKey.generate())
+        records.append(signed_record(sample, key))
+    return Fleet(records, keys_)
+
+
+# 6 probes x 5 days x 20 samples: enough for a verdict (early-warning grade), quick to sign.
+SLOW_NETWORK = Truth(operator="Viettel", dl_mbps=85.0, probes=6, days=5, per_probe_day=20, seed=3)
+
+
+def build(
+    out: Path, data: Fleet, key: Ed25519PrivateKey, *, area: AreaSpec = EVERYWHERE
+) -> BuildResult:
+    return assemble(
+        out,
+        standard=QCVN126,
+        operator=OPERATORS["Viettel"],
+        standard_bytes=Path(QCVN126.path).read_bytes(),
+        operators_bytes=(PROJECT_CONFIG / "operators.toml").read_bytes(),
+        area=area,
+        period=PERIOD,
+        probes=data.entries(),
+        records=data.payloads(),
+        key=key,
+        map_picture=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def aggregator_key() -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.generate()
+
+
+@pytest.fixture(scope="module")
+def data() -> Fleet:
+    return fleet(SLOW_NETWORK)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory, data, aggregator_key) -> BuildResult:
+    return build(tmp_path_factory.mktemp("bundle") / "bundle.zip", data, aggregator_key)
+
+
+@pytest.fixture
+def bundle(built, tmp_path) -> Path:
+    """A private copy of the built bundle, free to tamper with."""
+    copy = tmp_path / "bundle.zip"
+    shutil.copy(built.path, copy)
+    return copy
+
+
+def members(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as zf:
+        return {name: zf.read(name) for name in zf.namelist()}
+
+
+def rewrite(path: Path, change: Callable[[dict[str, bytes]], None]) -> None:
+    """Replace the bundle by one whose members ``change`` edited in place."""
+    files = members(path)
+    change(files)
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, content in files.items():
+            zf.writestr(name, content)
+
+
+def resign(files: dict[str, bytes], key: Ed25519PrivateKey) -> None:
+    """What a forger with a key of its own does: fresh hashes, a new signature."""
+    content = json.loads(files[layout.MANIFEST])
+    for name in content["files"]:
+        content["files"][name] = {
+            "sha256": hashlib.sha256(files[name]).hexdigest(),
+            "bytes": len(files[name]),
+        }
+    content["signer"] = manifest.signer_of(key)
+    files[layout.MANIFEST] = manifest.encode(content)
+    files[layout.SIGNATURE] = manifest.sign(files[layout.MANIFEST], key)
+
+
+def run_verify(path: Path, capsys, *extra: str) -> tuple[int, str]:
+    """`giamsat evidence verify` as a third party runs it; exit status and output."""
+    status = verify.main([str(path), "--quiet", *extra])
+    return status, capsys.readouterr().out
+
+
+def failures(path: Path, **kwargs) -> list[str]:
+    result = verify.verify_bundle(path, **kwargs)
+    assert not result.ok
+    return result.all_problems()
+
+
+# --- a bundle as built ------------------------------------------------------------------
+
+
+def test_bundle_holds_every_file_and_verifies(built, bundle, capsys, data, aggregator_key):
+    files = members(bundle)
+    assert set(layout.REQUIRED) | {layout.MANIFEST, layout.SIGNATURE} == set(files)
+    lines = files[layout.RECORDS].splitlines()
+    assert lines == [record.encode(r) for r in data.records]  # byte for byte, one per line
+    probes = json.loads(files[layout.PROBES])["probes"]
+    assert {p["id"]: p["pubkey"] for p in probes} == {
+        p: public_key_b64(k) for p, k in data.keys.items()
+    }
+    assert files[layout.STANDARD] == Path(QCVN126.path).read_bytes()
+    content = json.loads(files[layout.MANIFEST])
+    assert content["records"] == len(data.records) and content["verdict"] == "FAIL"
+    assert content["signer"]["fingerprint"] == keys.fingerprint(public_key_b64(aggregator_key))
+    verdict = json.loads(files[layout.VERDICT])
+    dl = next(k for k in verdict["kpis"] if k["kpi_id"] == "dl_mean")
+    assert dl["verdict"] == "FAIL" and dl["ci_high"] < 100 and dl["grade"] == "early_warning"
+
+    status, out = run_verify(bundle, capsys, "--key", built.fingerprint)
+    assert status == 0, out
+    assert "VERIFIED" in out
+    for check in verify.CHECKS:
+        assert any(line.startswith(check) and " ok " in line for line in out.splitlines()), out
+
+
+def test_csv_is_the_records_for_spreadsheets(bundle, data):
+    rows = members(bundle)[layout.RECORDS_CSV].decode().splitlines()
+    header, body = rows[0].split(","), rows[1:]
+    assert len(body) == len(data.records)
+    first = dict(zip(header, body[0].split(","), strict=True))
+    assert first["id"] == data.records[0]["id"]
+    assert float(first["dl_mbps"]) == data.records[0]["dl"]["mbps"]
+
+
+def test_verifier_needs_no_database_pdf_map_code_or_network(bundle, built):
+    """Run in an empty network namespace with psycopg, fpdf and folium made unimportable."""
+    code = (
+        "import sys\n"
+        "for name in ('psycopg', 'psycopg_pool', 'fpdf', 'folium', 'maps'):\n"
+        "    sys.modules[name] = None\n"
+        "from aggregator.evidence.verify import main\n"
+        f"sys.exit(main([{str(bundle)!r}, '--key', {built.fingerprint!r}]))\n"
+    )
+    result = subprocess.run(
+        ["unshare", "--net", sys.executable, "-c", code],
+        capture_output=True, text=True, cwd=ROOT, timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "VERIFIED" in result.stdout
+    assert "records: " in result.stderr  # progress lines go to stderr
+
+
+def test_pdf_names_operator_standard_verdict_in_vietnamese_and_english(bundle, tmp_path):
+    pdf = tmp_path / "report.pdf"
+    pdf.write_bytes(members(bundle)[layout.REPORT])
+    text = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", str(pdf), "-"], capture_output=True, check=True
+    ).stdout.decode("utf-8")
+    for expected in (
+        "Viettel",
+        "QCVN-126:2021/BTTTT",
+        "FAIL",
+        "KHÔNG ĐẠT",
+        "Nhà mạng / Operator",
+        "Tốc độ tải xuống trung bình",
+        "Thời gian giám sát",
+        "Cách kiểm tra / How to verify",
+        "Mean download throughput",
+        "Có sóng / Covered",  # the map drawn in the PDF when no picture was taken
+    ):
+        assert expected in text, expected
+    assert "\u1ed1" in text  # "ố" precomposed, not "o" + combining marks
+
+
+def test_build_refuses_records_that_would_not_verify(tmp_path, data, aggregator_key):
+    stranger = Ed25519PrivateKey.generate()
+    forged = record.sign({k: v for k, v in data.records[0].items() if k != "sig_ed25519"}, stranger)
+    other_op = dict(data.records[1])
+    other_op["net"] = {**other_op["net"], "op": "MobiFone"}
+    other_op = record.sign(other_op, data.keys[other_op["probe"]])
+    tampered = Fleet([forged, other_op, *data.records[2:]], data.keys)
+    with pytest.raises(BundleError) as excinfo:
+        build(tmp_path / "b.zip", tampered, aggregator_key)
+    message = str(excinfo.value)
+    assert f"record 1 (id {forged['id']}): signature invalid" in message
+    assert "record 2" in message and "operator 'MobiFone' is not 'Viettel'" in message
+    assert not (tmp_path / "b.zip").exists()
+
+
+def test_records_outside_the_area_are_refused(tmp_path, data, aggregator_key):
+    one_cell = data.records[0]
+    cell = h3.latlng_to_cell(one_cell["loc"]["lat"], one_cell["loc"]["lon"], 8)
+    area = AreaSpec(cell, f"H3 {cell}", "cell", frozenset({cell}))
+    with pytest.raises(BundleError, match=f"is not in area {cell}"):
+        build(tmp_path / "b.zip", data, aggregator_key, area=area)
+
+
+# --- tampering ----------------------------------------------------------------------------
+
+
+def _flip_middle_byte(content: bytes) -> bytes:
+    i = len(content) // 2
+    return content[:i] + bytes([content[i] ^ 0x01]) + content[i + 1 :]
+
+
+@pytest.mark.parametrize("name", [*layout.REQUIRED, layout.MANIFEST, layout.SIGNATURE])
+def test_one_changed_byte_in_any_file_is_named(bundle, capsys, name):
+    rewrite(bundle, lambda files: files.__setitem__(name, _flip_middle_byte(files[name])))
+    status, out = run_verify(bundle, capsys)
+    assert status == 1, out
+    assert "FAILED" in out
+    if name == layout.MANIFEST:
+        named = "manifest.json" in out and "manifest signature  FAILED" in out
+    elif name == layout.SIGNATURE:
+        named = "manifest.sig" in out
+    else:
+        named = f"{name}: SHA-256" in out
+    assert named, out
+
+
+def _change_one_speed(files: dict[str, bytes], line: int) -> str:
+    lines = files[layout.RECORDS].split(b"\n")
+    changed = json.loads(lines[line - 1])
+    changed["dl"]["mbps"] = round(changed["dl"]["mbps"] + 50.0, 3)
+    lines[line - 1] = record.encode(changed)
+    files[layout.RECORDS] = b"\n".join(lines)
+    return changed["id"]
+
+
+def test_changed_speed_in_one_record_is_named(bundle, capsys):
+    changed: dict[str, str] = {}
+    rewrite(bundle, lambda files: changed.setdefault("id", _change_one_speed(files, 17)))
+    status, out = run_verify(bundle, capsys)
+    assert status == 1
+    assert f"record 17 (id {changed['id']}): signature invalid" in out
+    assert "records.jsonl: SHA-256" in out
+
+
+def test_changed_speed_is_caught_even_with_a_forgers_fresh_manifest(bundle, built, capsys):
+    forger = Ed25519PrivateKey.generate()
+
+    def change(files: dict[str, bytes]) -> None:
+        _change_one_speed(files, 17)
+        resign(files, forger)
+
+    rewrite(bundle, change)
+    status, out = run_verify(bundle, capsys, "--key", built.fingerprint)
+    assert status == 1
+    assert "record 17 (id " in out and "signature invalid" in out
+    assert f"not the expected {built.fingerprint}" in out
+    # The forger made the hashes consistent; the probe's signature still gives it away.
+    assert "does not match the manifest" not in out
+
+
+def test_removed_record_is_named(bundle, capsys, data):
+    def drop(files: dict[str, bytes]) -> None:
+        lines = files[layout.RECORDS].splitlines(keepends=True)
+        files[layout.RECORDS] = b"".join(lines[:9] + lines[10:])
+
+    rewrite(bundle, drop)
+    status, out = run_verify(bundle, capsys)
+    assert status == 1
+    n = len(data.records)
+    assert f"records.jsonl: holds {n - 1} records, the manifest says {n}" in out
+    assert f"probes.json: probe {data.records[9]['probe']} has" in out
+    assert f"dl_mean.samples is {n}, the records give {n - 1}" in out  # so does the verdict
+
+
+def test_record_from_an_unregistered_key_is_named(bundle, capsys, data):
+    intruder_key = Ed25519PrivateKey.generate()
+    samples = generate(SLOW_NETWORK)
+    intruder = signed_record(dataclasses.replace(samples[0], probe="intruder"), intruder_key)
+    impostor = signed_record(samples[1], intruder_key)  # claims a registered probe's id
+
+    def add(files: dict[str, bytes]) -> None:
+        files[layout.RECORDS] += record.encode(intruder) + b"\n" + record.encode(impostor) + b"\n"
+
+    rewrite(bundle, add)
+    status, out = run_verify(bundle, capsys)
+    assert status == 1
+    n = len(data.records)
+    assert f"record {n + 1} (id {intruder['id']}): probe intruder not in probes.json" in out
+    assert f"record {n + 2} (id {impostor['id']}): signature invalid" in out
+    assert "records.jsonl: SHA-256" in out
+
+
+@pytest.mark.parametrize("how", ["another key", "garbage"])
+def test_replaced_manifest_signature_is_named(bundle, capsys, how):
+    def replace(files: dict[str, bytes]) -> None:
+        if how == "another key":
+            files[layout.SIGNATURE] = manifest.sign(
+                files[layout.MANIFEST], Ed25519PrivateKey.generate()
+            )
+        else:
+            files[layout.SIGNATURE] = base64.b64encode(os.urandom(64)) + b"\n"
+
+    rewrite(bundle, replace)
+    status, out = run_verify(bundle, capsys)
+    assert status == 1
+    assert "manifest.sig is not a valid signature of manifest.json by the aggregator key" in out
+    assert "file hashes         ok" in out  # only the signature was touched, and only it is named
+
+
+def test_a_verdict_the_records_do_not_support_is_named(bundle, capsys, aggregator_key):
+    """Even the aggregator's own key cannot make a FAIL into a PASS: the verdict is recomputed."""
+
+    def soften(files: dict[str, bytes]) -> None:
+        verdict = json.loads(files[layout.VERDICT])
+        for kpi in verdict["kpis"]:
+            kpi["verdict"] = "PASS"
+        files[layout.VERDICT] = json.dumps(verdict, ensure_ascii=False, indent=2).encode()
+        resign(files, aggregator_key)
+
+    rewrite(bundle, soften)
+    status, out = run_verify(bundle, capsys)
+    assert status == 1
+    assert "verdict.json: dl_mean.verdict is 'PASS', the records give 'FAIL'" in out
+
+
+def test_extra_file_and_broken_zip_are_named(bundle, capsys, tmp_path):
+    rewrite(bundle, lambda files: files.__setitem__("notes.txt", b"trust me"))
+    status, out = run_verify(bundle, capsys)
+    assert status == 1 and "notes.txt: in the ZIP but not in the manifest" in out
+
+    broken = tmp_path / "broken.zip"
+    broken.write_bytes(bundle.read_bytes()[:1000])
+    status, out = run_verify(broken, capsys)
+    assert status == 1 and "broken.zip: not a readable ZIP file" in out
+
+
+def test_missing_bundle_and_bad_key_are_usage_errors(tmp_path, bundle, capsys):
+    assert verify.main([str(tmp_path / "nothing.zip")]) == 2
+    assert verify.main([str(bundle), "--key", "not a key!"]) == 2
+
+
+# --- the aggregator's key ---------------------------------------------------------------
+
+
+def test_key_is_created_once_private_and_reused(tmp_path, monkeypatch):
+    first = keys.load_or_create(tmp_path / "data")
+    path = tmp_path / "data" / keys.KEY_FILE
+    assert path.stat().st_mode & 0o777 == 0o600
+    again = keys.load_or_create(tmp_path / "data")
+    assert public_key_b64(again) == public_key_b64(first)
+    monkeypatch.setenv(keys.DATA_ENV, str(tmp_path / "env"))
+    assert keys.default_key_dir() == tmp_path / "env"
+    fp = keys.fingerprint(public_key_b64(first))
+    assert len(fp) == 79 and fp.count(":") == 15
+    assert manifest.normalise_key(fp.replace(":", "").upper()) == fp
+    assert manifest.normalise_key(public_key_b64(first)) == fp
+
+
+def test_hand_crafted_structure_fails_without_crashing(bundle, capsys):
+    def garble(files: dict[str, bytes]) -> None:
+        content = json.loads(files[layout.MANIFEST])
+        content["files"] = {name: "trust me" for name in content["files"]}
+        files[layout.MANIFEST] = json.dumps(content).encode()
+        files[layout.STANDARD] = b"\xff\xfe" + files[layout.STANDARD]
+
+    rewrite(bundle, garble)
+    status, out = run_verify(bundle, capsys)
+    assert status == 1
+    assert "malformed bundle (AttributeError" in out
+    assert "standard.toml: not readable TOML" in out
