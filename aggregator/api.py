@@ -198,4 +198,15 @@ def create_app(settings: Settings, stats: IngestStats | None = None) -> FastAPI:
             auth.audit(conn, caller, "tokens.revoke", {"name": name})
         return {"name": name, "status": "revoked"}
 
+    from aggregator.evidence.api import register as register_evidence
+    from aggregator.web import register as register_web
+    from maps.render import TileSource
+
+    register_evidence(app, key_dir=settings.state_dir / "evidence")
+    tiles = (
+        TileSource(settings.web.tile_url, settings.web.tile_attribution)
+        if settings.web.tile_url
+        else None
+    )
+    register_web(app, tiles=tiles, pseudonym_key_file=settings.state_dir / "opendata.key")
     return app

@@ -18,7 +18,7 @@ import h3
 import psycopg
 
 from agent.config import ConfigError
-from aggregator.store import H3_RESOLUTION
+from aggregator.columns import H3_RESOLUTION
 
 LEVELS = ("province", "district", "commune", "village")
 

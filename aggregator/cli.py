@@ -499,6 +499,10 @@ def build_parser() -> argparse.ArgumentParser:
     tr = command("revoke", cmd_tokens_revoke, "revoke an API token", tsub)
     tr.add_argument("name")
 
+    from aggregator.evidence import cli as evidence_cli
+
+    evidence_cli.register(sub, command)
+
     dl = sub.add_parser("deadletter", help="rejected records", description="rejected records")
     dlsub = dl.add_subparsers(dest="dl_command", required=True, metavar="COMMAND")
     dll = command("list", cmd_deadletter_list, "show rejected payloads with their reason", dlsub)

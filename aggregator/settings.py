@@ -62,12 +62,20 @@ class ComplianceSettings:
 
 
 @dataclass(frozen=True)
+class WebSettings:
+    tile_url: str = ""
+    tile_attribution: str = ""
+
+
+@dataclass(frozen=True)
 class Settings:
     dsn: str
     broker: BrokerSettings
     ingest: IngestSettings
     api: ApiSettings
     compliance: ComplianceSettings = ComplianceSettings()
+    web: WebSettings = WebSettings()
+    state_dir: Path = PROJECT_CONFIG.parent / ".state" / "aggregator"
     path: str = "<defaults>"
 
 
@@ -133,6 +141,21 @@ def load(path: Path | str | None) -> Settings:
         notices_need_evidence=c.bool("notices_need_evidence", True),
     )
     c.finish()
+
+    w = root.section("web")
+    web = WebSettings(
+        tile_url=w.str("tile_url", ""), tile_attribution=w.str("tile_attribution", "")
+    )
+    w.finish()
+
+    st = root.section("state")
+    state_value = st.str("dir", "")
+    state_dir = (
+        (Path(state_value) if Path(state_value).is_absolute() else base / state_value)
+        if state_value
+        else PROJECT_CONFIG.parent / ".state" / "aggregator"
+    )
+    st.finish()
     root.finish()
     return Settings(
         dsn=dsn,
@@ -140,5 +163,7 @@ def load(path: Path | str | None) -> Settings:
         ingest=ingest,
         api=api,
         compliance=compliance,
+        web=web,
+        state_dir=state_dir,
         path=str(path or "<defaults>"),
     )

@@ -26,11 +26,8 @@ from agent import record
 from agent.identity import public_key_b64
 from aggregator import areas, assess, auth, probes, settings, store, validate
 from aggregator.api import create_app
-from aggregator.compliance import Sample
-from aggregator.evidence import api as evidence_api
 from aggregator.evidence import cli as evidence_cli
 from aggregator.evidence import keys, layout, verify
-from aggregator.evidence.records import record_columns
 from aggregator.settings import PROJECT_CONFIG
 from tests.test_evidence_verify import OPERATORS, PERIOD, QCVN126, SLOW_NETWORK, signed_record
 from tests.truth import Truth, generate
@@ -77,7 +74,7 @@ def stored(db_dsn: str) -> dict[str, list[dict]]:
 @pytest.fixture
 def config(tmp_path: Path, db_dsn: str) -> Path:
     path = tmp_path / "aggregator.toml"
-    path.write_text(f'[database]\ndsn = "{db_dsn}"\n')
+    path.write_text(f'[database]\ndsn = "{db_dsn}"\n[state]\ndir = "{tmp_path / "state"}"\n')
     return path
 
 
@@ -165,7 +162,6 @@ def test_unknown_names_are_refused_with_the_choices(stored, config, tmp_path, ca
 
 def test_api_download_is_for_inspectors_and_audited(stored, config, db_dsn, tmp_path):
     app = create_app(settings.load(config))
-    evidence_api.register(app, key_dir=tmp_path / "key")
     with psycopg.connect(db_dsn, autocommit=True) as conn:
         inspector = {"Authorization": "Bearer " + auth.create_token(conn, "insp-1", "inspector")}
         viewer = {"Authorization": "Bearer " + auth.create_token(conn, "view-1", "viewer")}
@@ -194,7 +190,7 @@ def test_api_download_is_for_inspectors_and_audited(stored, config, db_dsn, tmp_
     bundle = tmp_path / "download.zip"
     bundle.write_bytes(response.content)
     result = verify.verify_bundle(bundle, expected_key=keys.fingerprint(
-        public_key_b64(keys.load_or_create(tmp_path / "key"))))  # fmt: skip
+        public_key_b64(keys.load_or_create(tmp_path / "state" / "evidence"))))  # fmt: skip
     assert result.ok, result.all_problems()
     in_cell = [
         r for r in stored["inside"]
@@ -213,23 +209,3 @@ def test_api_download_is_for_inspectors_and_audited(stored, config, db_dsn, tmp_
         sha,
         len(in_cell),
     )
-
-
-def test_evidence_columns_are_the_stored_columns():
-    """records.record_columns repeats store.columns_of without psycopg: they must agree."""
-    key = Ed25519PrivateKey.generate()
-    samples = generate(Truth(no_service=0.2, probes=3, days=1, per_probe_day=20, seed=9))
-    registry = {s.probe: validate.ProbeKey(key.public_key()) for s in samples}
-    checked = 0
-    for s in samples:
-        r = signed_record(s, key)
-        r_unsigned = {k: v for k, v in r.items() if k != "sig_ed25519"}
-        r = record.sign({**r_unsigned, "sig": {**(r.get("sig") or {}), "rsrq_db": -11}}, key)
-        accepted = validate.check(record.topic_for(r["probe"]), record.encode(r), registry.get, NOW)
-        assert isinstance(accepted, validate.Accepted)
-        stored_columns = store.columns_of(accepted)
-        assert stored_columns.pop("raw") == record.encode(r).decode()
-        assert record_columns(accepted) == stored_columns
-        assert Sample.from_dict(record_columns(accepted)) == Sample.from_dict(stored_columns)
-        checked += not s.service
-    assert checked > 0  # no-service records (attributed via sim_op) were among them

@@ -34,7 +34,6 @@ from aggregator.compliance.rollup import COLUMNS
 from aggregator.compliance.samples import NO_TECH
 from aggregator.localservices import Postgres, free_port
 from aggregator.settings import PROJECT_CONFIG
-from aggregator.web import register
 from maps.render import TileSource
 from tests.truth import Truth, generate
 
@@ -192,11 +191,11 @@ class WebServer:
 
 @contextmanager
 def web_server(dsn: str, directory: Path, tiles: TileSource | None = None) -> Iterator[WebServer]:
-    """``create_app`` + ``register`` served by uvicorn in a thread on a free loopback port."""
-    cfg = dataclasses.replace(settings.load(None), dsn=dsn)
+    """``create_app`` (which registers the pages) served by uvicorn in a thread on a free port."""
+    web = settings.WebSettings(tiles.url, tiles.attribution) if tiles else settings.WebSettings()
+    cfg = dataclasses.replace(settings.load(None), dsn=dsn, web=web, state_dir=directory)
     app = create_app(cfg)
-    key_file = directory / "opendata-pseudonym.key"
-    register(app, tiles=tiles, pseudonym_key_file=key_file)
+    key_file = directory / "opendata.key"
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")

@@ -25,11 +25,12 @@ import psycopg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from aggregator import areas
+from aggregator.columns import H3_RESOLUTION
 from aggregator.compliance import Operator, Period, Standard, load_operators, load_standards
 from aggregator.compliance.clusters import VIETNAM_TZ
 from aggregator.evidence.assemble import BuildResult, assemble
 from aggregator.evidence.progress import Progress
-from aggregator.evidence.records import H3_RESOLUTION, AreaSpec, BundleError, ProbeEntry
+from aggregator.evidence.records import AreaSpec, BundleError, ProbeEntry
 from aggregator.settings import ComplianceSettings
 
 ALL = "all"

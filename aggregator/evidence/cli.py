@@ -81,7 +81,9 @@ def cmd_build(args: argparse.Namespace) -> int:
     progress = Progress(None if args.quiet else sys.stderr)
     try:
         standard, operator = case_config(cfg.compliance, args.standard, args.operator)
-        key = keys.load_or_create(Path(args.key_dir) if args.key_dir else None)
+        key = keys.load_or_create(
+            Path(args.key_dir) if args.key_dir else cfg.state_dir / "evidence"
+        )
         with db.connect(cfg.dsn, autocommit=True) as conn:
             result = build_from_database(
                 conn, standard=standard, operator=operator,
@@ -102,7 +104,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_key(args: argparse.Namespace) -> int:
-    key = keys.load_or_create(Path(args.key_dir) if args.key_dir else None)
+    from aggregator import settings
+
+    default = settings.load(args.config).state_dir / "evidence"
+    key = keys.load_or_create(Path(args.key_dir) if args.key_dir else default)
     public = keys.public_key_b64(key)
     print(f"public key   {public}")
     print(f"fingerprint  {keys.fingerprint(public)}")
@@ -112,8 +117,8 @@ def cmd_key(args: argparse.Namespace) -> int:
 def _key_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--key-dir",
-        help="directory of the aggregator's signing key (default: $GIAMSAT_DATA,"
-        " else ./.state/aggregator); created on first use",
+        help="directory of the aggregator's signing key (default: <[state] dir>/evidence"
+        " from the aggregator config); created on first use",
     )
 
 

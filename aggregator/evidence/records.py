@@ -13,9 +13,8 @@ operator ``net.sim_op`` for a no-service record, as ingest attributes it), its
 local (UTC+7) day and its H3 cell match the case. Each failure is one line
 naming the record by its line number in ``records.jsonl`` and its id.
 
-Nothing here imports psycopg: :func:`record_columns` repeats the column
-mapping of :func:`aggregator.store.columns_of` (which lives next to the
-database code), and ``tests/test_evidence_bundle.py`` holds the two equal.
+Nothing here imports psycopg: the column mapping is
+:func:`aggregator.columns.columns_of`, the same function ingest stores with.
 """
 
 from __future__ import annotations
@@ -28,14 +27,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import h3
-
 from agent import record as rec
+from aggregator.columns import columns_of
 from aggregator.compliance.clusters import Period, local_day
 from aggregator.compliance.samples import Sample
 from aggregator.validate import Accepted, ProbeKey, check
 
-H3_RESOLUTION = 8  # the rollup resolution (aggregator.store.H3_RESOLUTION)
 # A revoked probe's records were refused from the moment of revocation, but a
 # probe's clock may run ahead of the server's by up to ingest's allowed skew.
 REVOCATION_GRACE = timedelta(minutes=5)
@@ -109,27 +106,9 @@ class CaseSpec:
     period: Period
 
 
-def cell_of(lat: float | None, lon: float | None) -> str | None:
-    return None if lat is None or lon is None else h3.latlng_to_cell(lat, lon, H3_RESOLUTION)
-
-
 def record_columns(accepted: Accepted) -> dict[str, Any]:
-    """A record's stored columns as :func:`aggregator.store.columns_of` gives them, minus raw."""
-    r = accepted.record
-    loc, net, sig = r.get("loc") or {}, r.get("net") or {}, r.get("sig") or {}
-    lat, dl, ul = r.get("lat") or {}, r.get("dl") or {}, r.get("ul") or {}
-    access = r.get("access") or {}
-    return {
-        "t": accepted.time, "id": r["id"], "probe": r["probe"],
-        "lat": loc.get("lat"), "lon": loc.get("lon"), "h3": cell_of(loc.get("lat"), loc.get("lon")),
-        "env": loc.get("env"), "service": net.get("service"), "mcc": net.get("mcc"),
-        "mnc": net.get("mnc"), "tech": net.get("tech"), "op": net.get("op") or net.get("sim_op"),
-        "rsrp_dbm": sig.get("rsrp_dbm"), "rsrq_db": sig.get("rsrq_db"),
-        "sinr_db": sig.get("sinr_db"),
-        "rtt_ms": lat.get("rtt_ms_p50"), "jitter_ms": lat.get("jitter_ms"),
-        "loss_pct": lat.get("loss_pct"), "dl_mbps": dl.get("mbps"), "ul_mbps": ul.get("mbps"),
-        "access_ok": access.get("ok"), "access_s": access.get("dur_s"),
-    }  # fmt: skip
+    """A record's stored columns, exactly as ingest stores them, minus the raw bytes."""
+    return {k: v for k, v in columns_of(accepted).items() if k != "raw"}
 
 
 def _csv_value(value: Any) -> str:

@@ -32,7 +32,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 
 from aggregator.assess import period_bounds
-from aggregator.store import H3_RESOLUTION
+from aggregator.columns import H3_RESOLUTION
 from aggregator.web import queries
 from aggregator.web.context import WebContext
 from aggregator.web.periods import MONTH, month_period, months_between, to_local_month
@@ -48,6 +48,7 @@ router = APIRouter()
 
 def load_or_create_key(path: Path) -> bytes:
     """The pseudonym secret, created (mode 0600) on first use, as a probe creates its key."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:

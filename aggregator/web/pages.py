@@ -26,9 +26,9 @@ from aggregator import areas as areas_mod
 from aggregator import auth
 from aggregator.assess import assess, period_bounds
 from aggregator.auth import Caller
+from aggregator.columns import H3_RESOLUTION
 from aggregator.compliance import Assessment, Period, Standard, Verdict
 from aggregator.compliance.render import to_jsonable
-from aggregator.store import H3_RESOLUTION
 from aggregator.web import labels as L
 from aggregator.web import queries
 from aggregator.web.charts import colours, line_chart
