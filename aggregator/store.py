@@ -31,7 +31,7 @@ _ADDED = [c for c in ROLLUP_COLUMNS if c not in KEY_COLUMNS]
 _UPSERT = (
     f"INSERT INTO rollups ({', '.join(ROLLUP_COLUMNS)}) "
     f"VALUES ({', '.join(['%s'] * len(ROLLUP_COLUMNS))}) "
-    "ON CONFLICT (hour, h3, op, tech, probe, env) DO UPDATE SET "
+    "ON CONFLICT (hour, h3, op, tech, probe, env) DO UPDATE SET updated_at = now(), "
     + ", ".join(
         f"{c} = giamsat_add(rollups.{c}, EXCLUDED.{c})"
         if c.endswith("_hist")
