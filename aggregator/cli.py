@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import logging
 import os
@@ -220,6 +221,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from aggregator.serve import serve
 
     cfg = _settings(args)
+    if getattr(args, "client_id", None):
+        cfg = dataclasses.replace(
+            cfg, broker=dataclasses.replace(cfg.broker, client_id=args.client_id)
+        )
     with db.connect(cfg.dsn, autocommit=True) as conn:
         db.check_timescaledb(conn)
     if not args.no_api:
@@ -448,7 +453,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve = command("serve", cmd_serve, "run ingest worker, HTTP API and speed server")
     serve.add_argument("--no-ingest", action="store_true", help="API only")
     serve.add_argument("--no-api", action="store_true", help="ingest only")
-    command("ingest", cmd_ingest, "run one ingest worker (several share the subscription)")
+    ing = command("ingest", cmd_ingest, "run one ingest worker (several share the subscription)")
+    ing.add_argument(
+        "--client-id",
+        help="this worker's MQTT client id; stable across restarts and unique per worker, "
+        "so a crashed worker's unacknowledged records are redelivered to it",
+    )
     sp = sub.add_parser(
         "speedserver",
         help="run a standalone speed server for probes to measure against",
