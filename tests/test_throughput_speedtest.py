@@ -1,0 +1,61 @@
+"""The real speedtest-cli library (2.1.3) measuring against our speed server's Mini paths."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+
+import pytest
+
+from agent.config import Section
+from agent.throughput import create
+from agent.throughput.speedtest_cli import mini_config
+from aggregator.speedserver import SpeedStats, create_app, serve_in_thread
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[tuple[str, SpeedStats]]:
+    stats = SpeedStats()
+    with serve_in_thread(create_app(stats=stats)) as url:
+        yield url, stats
+
+
+def test_speedtest_cli_download_and_upload(server: tuple[str, SpeedStats]) -> None:
+    url, stats = server
+    method = create("speedtest-cli", Section({"server": url, "length_s": 2}, "agent.toml"))
+    before = stats.down_bytes
+    down = method.measure("dl")
+    assert "error" not in down
+    assert down["method"] == "speedtest-cli"
+    assert down["mbps"] > 100
+    assert down["bytes"] == stats.down_bytes - before
+    assert down["streams"] == 8
+    assert down["access"]["ok"] is True
+    assert down["server"] == "127.0.0.1"
+
+    before = stats.up_bytes
+    up = method.measure("ul")
+    assert "error" not in up
+    assert up["mbps"] > 50
+    # speedtest-cli counts what it handed to urllib; the server may have seen the
+    # last aborted bodies only in part.
+    assert 0 < stats.up_bytes - before <= up["bytes"]
+
+
+def test_unreachable_server_is_an_error_result() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    method = create("speedtest-cli", Section({"server": f"http://127.0.0.1:{port}"}, "agent.toml"))
+    result = method.measure("dl")
+    assert result["access"]["ok"] is False
+    assert result["error"]
+    assert "mbps" not in result
+
+
+def test_config_mirrors_speedtest_net() -> None:
+    config = mini_config(10)
+    assert config["threads"] == {"upload": 2, "download": 8}
+    assert config["sizes"]["upload"] == [524288, 1048576, 7340032]
+    assert config["upload_max"] == 51
+    assert config["counts"]["download"] == 4
