@@ -8,10 +8,10 @@ STAMP := $(VENV)/.installed
 .PHONY: demo stop test lint deps bench-accuracy bench-footprint bench-ingest bench-query bench-map clean
 
 demo: deps
-	$(BIN)/python scripts/demo.py up
+	$(BIN)/python -m demo up
 
 stop:
-	@if [ -x $(BIN)/python ]; then $(BIN)/python scripts/demo.py down; fi
+	@if [ -x $(BIN)/python ]; then $(BIN)/python -m demo down; fi
 
 test: deps
 	$(BIN)/pytest -q

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import math
 import random
 import sys
@@ -37,6 +38,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from paho.mqtt.enums import CallbackAPIVersion
 
 from agent import identity, record
+from aggregator import broker
 from aggregator import probes as registry
 from demo.radio import PROFILES, Measurement, RadioModel, local_time, place_towers
 from demo.terrain import Terrain, distance_m
@@ -407,9 +409,33 @@ class PublishError(RuntimeError):
     """The broker refused or did not acknowledge records; the message says which probe."""
 
 
+def broker_accounts(
+    dsn: str, probes: Sequence[str], state_dir: Path, config_dir: Path, reload_command: str
+) -> dict[str, str]:
+    """Give every simulated probe its own broker account, as `giamsat probes add` does.
+
+    Passwords are kept in ``state_dir`` so a rerun reuses them; the broker's
+    passwd and ACL are rewritten and the broker asked to reload.
+    """
+    path = Path(state_dir) / "broker-passwords.json"
+    known: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for probe in probes:
+            if probe not in known:
+                known[probe] = broker.add_account(conn, probe, "probe")
+        broker.write_files(conn, Path(config_dir))
+    path.write_text(json.dumps(known))
+    path.chmod(0o600)
+    warning = broker.reload(reload_command)
+    if warning:
+        raise PublishError(warning)
+    time.sleep(0.5)  # Mosquitto reloads its password file asynchronously after SIGHUP
+    return known
+
+
 def _publish_probe(
     host: str, port: int, probe: str, payloads: Sequence[bytes], timeout_s: float,
-    on_ack: Callable[[int], None],
+    on_ack: Callable[[int], None], password: str | None = None,
 ) -> None:  # fmt: skip
     if not payloads:
         return
@@ -442,6 +468,8 @@ def _publish_probe(
     client.on_publish = on_publish
     client.max_inflight_messages_set(500)
     client.max_queued_messages_set(0)
+    if password is not None:
+        client.username_pw_set(probe, password)
     try:
         client.connect(host, port, keepalive=60)
     except OSError as exc:
@@ -473,6 +501,7 @@ def publish(
     workers: int = 8,
     timeout_s: float = 120.0,
     progress: ProgressFn = _quiet,
+    passwords: Mapping[str, str] | None = None,
 ) -> int:
     """Publish each probe's records on its own connection with QoS 1; returns the number acked.
 
@@ -497,7 +526,10 @@ def publish(
                     return
                 probe, items = queue.pop(0)
             try:
-                _publish_probe(host, port, probe, items, timeout_s, lambda n, p=probe: report(p, n))
+                _publish_probe(
+                    host, port, probe, items, timeout_s, lambda n, p=probe: report(p, n),
+                    (passwords or {}).get(probe),
+                )  # fmt: skip
             except PublishError as exc:
                 with lock:
                     errors.append(exc)
@@ -566,8 +598,15 @@ def run(
     wait: bool = True,
     now: datetime | None = None,
     progress: ProgressFn | None = None,
+    broker_config_dir: Path | None = None,
+    broker_reload: str = "",
 ) -> Summary:
-    """Generate, register, publish and (by default) wait for ingest; returns the summary."""
+    """Generate, register, publish and (by default) wait for ingest; returns the summary.
+
+    With ``broker_config_dir`` each probe gets its own broker account (a broker
+    with an ACL, as in production); without it the broker must allow anonymous
+    publishing (tests).
+    """
     show = progress or _quiet
     seconds: dict[str, float] = {}
     started = time.monotonic()
@@ -581,10 +620,15 @@ def run(
     seconds["generate"] = time.monotonic() - started
     mark = time.monotonic()
     register(dsn, villages, keys)
+    passwords = None
+    if broker_config_dir is not None:
+        passwords = broker_accounts(
+            dsn, [v.probe for v in villages], Path(state_dir), broker_config_dir, broker_reload
+        )
     seconds["register"] = time.monotonic() - mark
     mark = time.monotonic()
     payloads = {p: [record.encode(r) for r in recs] for p, recs in generated.items()}
-    published = publish(broker_host, broker_port, payloads, progress=show)
+    published = publish(broker_host, broker_port, payloads, progress=show, passwords=passwords)
     seconds["publish"] = time.monotonic() - mark
     stored = None
     if wait:

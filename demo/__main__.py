@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 
 from aggregator.localservices import Mosquitto, Postgres, ServiceError, free_port
+from demo import fleet
 
 ROOT = Path(__file__).resolve().parent.parent
 STATE = Path(os.environ.get("GIAMSAT_STATE", ROOT / ".state")) / "demo"
@@ -115,7 +116,7 @@ def _wait_healthy(api: str) -> bool:
     return False
 
 
-def up() -> int:
+def up(ci: bool = False) -> int:
     ports = _ports()
     api = f"http://127.0.0.1:{ports['api']}"
     pg = Postgres(STATE / "postgres", port=ports["pg"])
@@ -208,12 +209,98 @@ def up() -> int:
         print(f"demo: no record arrived; see {STATE / 'probe.log'}", file=sys.stderr)
         return 1
     print(f"demo: probe {PROBE_ID} measures every 30 s and publishes to the aggregator")
-    print(
-        f"demo: records: curl -H 'Authorization: Bearer '$(cat {token_file}) {api}/api/v1/records"
-    )
+
+    size = fleet.CI if ci else fleet.DEMO
+    print(f"demo: simulated fleet: {size.probes} probes, {size.days} days, "
+          f"every {size.interval_min} min, through the broker")  # fmt: skip
+    summary = fleet.run(
+        pg.dsn, "127.0.0.1", ports["mqtt"], probes=size.probes, days=size.days,
+        interval_min=size.interval_min, state_dir=STATE / "fleet", progress=fleet.Progress(),
+        broker_config_dir=STATE / "broker",
+        broker_reload=f"kill -HUP $(cat {STATE / 'mosquitto.pid'})",
+    )  # fmt: skip
+    print(summary.table())
+
+    worst = _worst_case(agg_conf, summary)
+    bundle = STATE / "evidence.zip"
+    if worst is not None:
+        standard, operator, area, first, last, why = worst
+        print(f"demo: worst operator-area: {operator} in {area} on {standard} ({why})")
+        build = subprocess.run(
+            [str(BIN / "giamsat"), "evidence", "build", "--standard", standard,
+             "--operator", operator, "--area", area, "--from", first, "--to", last,
+             "--out", str(bundle), "--quiet", "-c", str(agg_conf)],
+            text=True, capture_output=True,
+        )  # fmt: skip
+        print(build.stdout, end="")
+        if build.returncode != 0:
+            print(f"demo: evidence build failed:\n{build.stderr}", file=sys.stderr)
+            return 1
+        check = subprocess.run(
+            [str(BIN / "giamsat"), "evidence", "verify", str(bundle)],
+            text=True,
+            capture_output=True,
+        )
+        print(check.stdout, end="")
+        if check.returncode != 0:
+            print(f"demo: the bundle did not verify:\n{check.stderr}", file=sys.stderr)
+            return 1
+
+    print(f"demo: log in at {api}/login with the token in {token_file}")
+    print(f"demo:   map         {api}/map")
+    print(f"demo:   compliance  {api}/compliance")
+    print(f"demo:   trends      {api}/trends")
+    print(f"demo:   probes      {api}/probes")
+    auth = f'-H "Authorization: Bearer $(cat {token_file})"'
+    print(f"demo:   records     curl {auth} {api}/api/v1/records")
+    if worst is not None:
+        print(f"demo:   evidence    {bundle} (giamsat evidence verify {bundle})")
     print("demo: stop everything with `make stop`")
-    print(api)
+    print(f"{api}/map")
     return 0
+
+
+def _worst_case(
+    agg_conf: Path, summary: fleet.Summary
+) -> tuple[str, str, str, str, str, str] | None:
+    """The operator-area furthest below a QCVN limit, evidence-grade FAILs first."""
+    from aggregator import assess, db
+    from aggregator import settings as agg_settings
+    from aggregator.compliance import Period, Verdict, load_operators, load_standards
+
+    cfg = agg_settings.load(agg_conf)
+    standards = load_standards(cfg.compliance.standards_dir)
+    operators = load_operators(cfg.compliance.operators_file)
+    first, last = summary.start.date(), summary.end.date()
+    period = Period(first, last)
+    # A short CI fleet may not reach a FAIL: then the most clearly failing estimate is shown.
+    SEVERITY = {Verdict.FAIL: 3, Verdict.AT_RISK: 2, Verdict.INSUFFICIENT_DATA: 1}
+    best = None
+    with db.connect(cfg.dsn, autocommit=True) as conn:
+        areas = [r[0] for r in conn.execute("SELECT id FROM areas ORDER BY id")]
+        for standard in standards.values():
+            if not standard.id.startswith("QCVN"):
+                continue
+            for operator in operators.values():
+                for area in areas:
+                    result = assess.assess(conn, standard, operator, area, period)
+                    for k in result.kpis:
+                        if k.value is None:
+                            continue
+                        short = (k.limit - k.value) if k.comparator == ">=" else (k.value - k.limit)
+                        rank = (
+                            SEVERITY.get(k.verdict, 0),
+                            k.grade == "evidence",
+                            short / max(abs(k.limit), 1e-9),
+                        )
+                        why = (
+                            f"{k.kpi_id} = {k.value:.1f} {k.unit}, limit {k.comparator} "
+                            f"{k.limit:g}: {k.verdict.value}, {k.grade} grade"
+                        )
+                        case = (standard.id, operator.name, area, str(first), str(last), why)
+                        if best is None or rank > best[0]:
+                            best = (rank, case)
+    return best[1] if best else None
 
 
 def down() -> int:
@@ -229,8 +316,9 @@ def down() -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("action", choices=("up", "down"))
+    parser.add_argument("--ci", action="store_true", help="a shortened fleet (12 probes, 2 days)")
     args = parser.parse_args()
-    return up() if args.action == "up" else down()
+    return up(ci=args.ci) if args.action == "up" else down()
 
 
 if __name__ == "__main__":
