@@ -12,7 +12,7 @@ import logging
 from typing import Any
 from urllib.parse import urlsplit
 
-from agent import identity, latency, location, record, signal, throughput
+from agent import identity, isolate, latency, location, record, signal, throughput
 from agent.budget import DataBudget
 from agent.settings import AgentSettings
 from agent.spool import Spool
@@ -34,6 +34,11 @@ class Probe:
             settings.throughput.str("method", "giamsat-http"), settings.throughput
         )
         self.throughput_enabled = settings.throughput.bool("enabled", True)
+        max_s = float(
+            getattr(self.throughput, "max_s", 0) or getattr(self.throughput, "length_s", 10)
+        )
+        # Latency, two transfers with their pre-tests, connection timeouts: generous.
+        self.network_timeout_s = 120.0 + 4 * max_s
         # Latency is measured to the speed server unless another target is configured.
         server = urlsplit(
             settings.throughput.str("url", "") or settings.throughput.str("server", "")
@@ -69,19 +74,16 @@ class Probe:
         if reading.net.get("service") is False:
             errors.append("no_service")
         else:
-            lat = self.latency.measure()
-            if lat.get("error"):
-                errors.append("latency_failed")
-                log.warning("latency test failed: %s", lat["error"])
-                lat = {k: v for k, v in lat.items() if k != "error"}
-            if self.throughput_enabled:
-                if self.budget.allows(getattr(self.throughput, "max_bytes", UNCAPPED_TEST_BYTES)):
-                    dl = self._transfer("dl", errors)
-                    access = dl.get("access")
-                    if not dl.get("error"):
-                        ul = self._transfer("ul", errors)
-                else:
-                    errors.append("data_budget_exhausted")
+            try:
+                tests = isolate.in_child(self._network_tests, self.network_timeout_s)
+            except isolate.ChildFailed as exc:
+                log.error("network tests failed: %s", exc)
+                tests = {"errors": ["measurement_failed"]}
+            errors += tests.get("errors", [])
+            lat = tests.get("lat")
+            dl, ul = tests.get("dl"), tests.get("ul")
+            self.budget.spend(sum(int((t or {}).get("bytes") or 0) for t in (dl, ul)))
+            access = (dl or {}).get("access")
             dl = _clean(dl)
             ul = _clean(ul)
         unsigned = record.build(
@@ -108,9 +110,26 @@ class Probe:
             "budget_mb": round(self.budget.monthly_bytes / 2**20, 1),
         }
 
+    def _network_tests(self) -> dict[str, Any]:
+        """Latency, then download and upload: what runs in the child process."""
+        errors: list[str] = []
+        lat = self.latency.measure()
+        if lat.get("error"):
+            errors.append("latency_failed")
+            log.warning("latency test failed: %s", lat["error"])
+            lat = {k: v for k, v in lat.items() if k != "error"}
+        dl = ul = None
+        if self.throughput_enabled:
+            if self.budget.allows(getattr(self.throughput, "max_bytes", UNCAPPED_TEST_BYTES)):
+                dl = self._transfer("dl", errors)
+                if not dl.get("error"):
+                    ul = self._transfer("ul", errors)
+            else:
+                errors.append("data_budget_exhausted")
+        return {"lat": lat, "dl": dl, "ul": ul, "errors": errors}
+
     def _transfer(self, direction: str, errors: list[str]) -> dict[str, Any]:
         result = self.throughput.measure(direction)
-        self.budget.spend(int(result.get("bytes") or 0))
         if result.get("error"):
             errors.append(f"{direction}_failed")
             log.warning("%s test failed: %s", direction, result["error"])

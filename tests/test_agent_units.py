@@ -98,3 +98,20 @@ def test_budget_survives_restart_and_resets_each_month(tmp_path):
     next_month = datetime(2100, 1, 1, tzinfo=UTC)
     assert restarted.remaining(now=next_month) == 1000
     assert restarted.allows(1000, now=next_month)
+
+
+def test_network_tests_run_in_a_child_that_returns_or_fails_cleanly():
+    from agent import isolate
+
+    parent = os.getpid()
+    assert isolate.in_child(lambda: {"pid_differs": os.getpid() != parent}, 10) == {
+        "pid_differs": True
+    }
+    with pytest.raises(isolate.ChildFailed, match="ZeroDivisionError"):
+        isolate.in_child(lambda: 1 / 0, 10)
+    import time
+
+    started = time.monotonic()
+    with pytest.raises(isolate.ChildFailed, match="within 1 s"):
+        isolate.in_child(lambda: time.sleep(30), 1)
+    assert time.monotonic() - started < 5  # the child was killed, not waited for
