@@ -6,7 +6,7 @@ the audit log with the caller's token name.
 
 import json
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
@@ -15,8 +15,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from psycopg_pool import ConnectionPool
 from pydantic import BaseModel, Field
 
-from aggregator import auth, probes, speedserver
+from aggregator import auth, cases, probes, speedserver
 from aggregator.auth import Caller
+from aggregator.compliance.render import to_jsonable
 from aggregator.ingest import IngestStats
 from aggregator.metrics import render_metrics
 from aggregator.settings import Settings
@@ -30,6 +31,13 @@ class ProbeIn(BaseModel):
     pubkey: str = Field(max_length=100)
     kind: str = Field("fixed", pattern="^(fixed|phone)$")
     village: str | None = Field(None, max_length=200)
+
+
+class AdvanceIn(BaseModel):
+    period_from: date = Field(description="first day of the new monitoring period")
+    period_to: date = Field(description="last day of the new monitoring period")
+    on: date = Field(description="date of the decision")
+    bundle_sha256: str | None = Field(None, pattern="^[0-9a-f]{64}$")
 
 
 class TokenIn(BaseModel):
@@ -197,6 +205,68 @@ def create_app(settings: Settings, stats: IngestStats | None = None) -> FastAPI:
                 raise HTTPException(404, str(exc)) from None
             auth.audit(conn, caller, "tokens.revoke", {"name": name})
         return {"name": name, "status": "revoked"}
+
+    @app.get("/api/v1/cases")
+    def case_list(caller: Viewer, state: str | None = None) -> list[dict[str, Any]]:
+        """Escalation cases with their dated history (viewer)."""
+        with pool.connection() as conn:
+            found = cases.list_cases(conn, state)
+        return [{"id": c.id, **to_jsonable(c.case)} for c in found]
+
+    @app.get("/api/v1/cases/{case_id}")
+    def case_show(caller: Viewer, case_id: int) -> dict[str, Any]:
+        """One case, its history and the notices it produced (viewer)."""
+        with pool.connection() as conn:
+            stored = cases.get(conn, case_id)
+            if stored is None:
+                raise HTTPException(404, f"no case {case_id}")
+            notices = cases.notices_of(conn, case_id)
+        keys = ("state", "language", "issued_on", "text")
+        return {
+            "id": stored.id,
+            **to_jsonable(stored.case),
+            "notices": [dict(zip(keys, n, strict=True)) for n in notices],
+        }
+
+    @app.post("/api/v1/cases/{case_id}/advance")
+    def case_advance(caller: Inspector, case_id: int, body: AdvanceIn) -> dict[str, Any]:
+        """Apply the verdict of a new monitoring period: escalate or close (inspector)."""
+        from aggregator.assess import assess
+        from aggregator.compliance import (
+            EscalationError,
+            Period,
+            Policy,
+            load_operators,
+            load_standards,
+        )
+
+        c = settings.compliance
+        with pool.connection() as conn:
+            stored = cases.get(conn, case_id)
+            if stored is None:
+                raise HTTPException(404, f"no case {case_id}")
+            standard = load_standards(c.standards_dir)[stored.case.standard_id]
+            operator = load_operators(c.operators_file)[stored.case.operator]
+            row = conn.execute(
+                "SELECT id FROM areas WHERE name = %s OR id = %s",
+                (stored.case.area, stored.case.area),
+            ).fetchone()
+            try:
+                period = Period(body.period_from, body.period_to)
+            except ValueError as exc:
+                raise HTTPException(422, str(exc)) from None
+            result = assess(conn, standard, operator, row[0] if row else stored.case.area,
+                            period, area_name=stored.case.area)  # fmt: skip
+            policy = Policy(c.grace_1_days, c.grace_2_days, c.notices_need_evidence)
+            try:
+                new = cases.advance(conn, stored, result, body.on, operator=operator,
+                                    standard=standard, bundle_sha256=body.bundle_sha256,
+                                    policy=policy)  # fmt: skip
+            except (EscalationError, ValueError) as exc:
+                raise HTTPException(409, str(exc)) from None
+            auth.audit(conn, caller, "cases.advance",
+                       {"case": case_id, "state": new.case.state.value})  # fmt: skip
+        return {"id": new.id, **to_jsonable(new.case)}
 
     from aggregator.evidence.api import register as register_evidence
     from aggregator.web import register as register_web

@@ -105,3 +105,38 @@ def test_case_walks_from_fail_to_sanction_and_closes_on_pass(tmp_path, db_dsn):
         notices = conn.execute("SELECT state, language FROM notices ORDER BY id").fetchall()
     assert notices == [(s, lang) for s in states[1:4] for lang in ("vi", "en")]
     assert "no cases" not in giamsat(config, "cases", "list").stdout
+
+
+def test_cases_api_lists_shows_and_advances_for_inspectors(tmp_path, db_dsn):
+    from fastapi.testclient import TestClient
+
+    from aggregator import auth, settings
+    from aggregator.api import create_app
+
+    config = write_config(tmp_path, db_dsn)
+    giamsat(config, "areas", "sync")
+    first = date(2026, 10, 1)
+    store_rollups(db_dsn, month(first, 80.0))
+    giamsat(config, "cases", "open", "--standard", STD, "--operator", "Viettel",
+            "--area", "VN-53", *span(first), "--on", "2026-10-06")  # fmt: skip
+    with psycopg.connect(db_dsn, autocommit=True) as conn:
+        viewer = {"Authorization": "Bearer " + auth.create_token(conn, "v", "viewer")}
+        inspector = {"Authorization": "Bearer " + auth.create_token(conn, "i", "inspector")}
+        case_id = conn.execute("SELECT id FROM cases WHERE kpi_id = 'dl_mean'").fetchone()[0]
+    cfg = settings.load(config)
+    body = {"period_from": "2026-10-01", "period_to": "2026-10-05", "on": "2026-10-06",
+            "bundle_sha256": "ab" * 32}  # fmt: skip
+    with TestClient(create_app(cfg)) as client:
+        listed = client.get("/api/v1/cases", headers=viewer).json()
+        assert any(c["id"] == case_id and c["state"] == "open" for c in listed)
+        url = f"/api/v1/cases/{case_id}/advance"
+        assert client.post(url, json=body, headers=viewer).status_code == 403
+        advanced = client.post(url, json=body, headers=inspector)
+        assert advanced.status_code == 200, advanced.text
+        assert advanced.json()["state"] == "notice_1"
+        again = client.post(url, json=body, headers=inspector)
+        assert again.status_code == 409 and "premature" in again.json()["detail"]
+        shown = client.get(f"/api/v1/cases/{case_id}", headers=viewer).json()
+        assert [n["language"] for n in shown["notices"]] == ["vi", "en"]
+        assert "ab" * 32 in shown["notices"][0]["text"]
+        assert client.get("/api/v1/cases/999999", headers=viewer).status_code == 404
