@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from agent import identity, settings
+from agent import identity, logs, settings
 from agent.config import ConfigError
 from agent.signal import SignalError
 
@@ -149,6 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
         "signs each record and delivers it to the aggregator over MQTT.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    parser.add_argument(
+        "--log-format", choices=logs.FORMATS, help="text (default) or json lines for collectors"
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, handler, help: str) -> argparse.ArgumentParser:  # type: ignore[no-untyped-def]
@@ -176,11 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
+    logs.setup(args.verbose, args.log_format)
     try:
         return args.handler(args)
     except (ConfigError, SignalError) as exc:

@@ -6,13 +6,13 @@ import argparse
 import asyncio
 import dataclasses
 import json
-import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 
+from agent import logs
 from agent.config import ConfigError
 from aggregator import areas, auth, broker, cases, db, probes, settings
 from aggregator.auth import TokenError
@@ -399,6 +399,9 @@ def build_parser() -> argparse.ArgumentParser:
         "serve the API and the speed server.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    parser.add_argument(
+        "--log-format", choices=logs.FORMATS, help="text (default) or json lines for collectors"
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, handler: Handler, help: str, parent=sub) -> argparse.ArgumentParser:  # type: ignore[no-untyped-def]
@@ -524,10 +527,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+    logs.setup(args.verbose, args.log_format)
     try:
         return args.handler(args)
     except (ConfigError, DatabaseError, RegistryError, TokenError) as exc:

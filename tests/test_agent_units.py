@@ -115,3 +115,18 @@ def test_network_tests_run_in_a_child_that_returns_or_fails_cleanly():
     with pytest.raises(isolate.ChildFailed, match="within 1 s"):
         isolate.in_child(lambda: time.sleep(30), 1)
     assert time.monotonic() - started < 5  # the child was killed, not waited for
+
+
+def test_json_log_lines_carry_level_logger_and_message(capsys):
+    import json
+    import logging
+
+    from agent import logs
+
+    logs.setup(fmt="json")
+    logging.getLogger("giamsat.test").warning("spool full: %d refused", 3)
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    entry = json.loads(line)
+    assert entry["level"] == "warning" and entry["logger"] == "giamsat.test"
+    assert entry["msg"] == "spool full: 3 refused" and entry["t"].endswith("+00:00")
+    logs.setup(fmt="text")
