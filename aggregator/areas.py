@@ -4,7 +4,8 @@ The department supplies each level as GeoJSON polygons in ``config/areas/``
 (properties ``id``, ``name``, ``level``, optional ``parent``). Polygons are
 filled with H3 cells at the rollup resolution once, at load, so every query
 by area is a join on ``area_cells`` rather than a point-in-polygon test.
-A cell belongs to an area when its centre lies inside the polygon.
+A cell belongs to an area when its centre lies inside the polygon. A probe's
+village is the area ``probe:<id>``: the H3 cell where the probe stands.
 """
 
 from __future__ import annotations
@@ -92,3 +93,20 @@ def cells_of(conn: psycopg.Connection, area_id: str) -> list[str]:
         return [area_id]
     rows = conn.execute("SELECT h3 FROM area_cells WHERE area_id = %s", (area_id,)).fetchall()
     return [r[0] for r in rows]
+
+
+def resolve(conn: psycopg.Connection, area: str) -> str:
+    """``probe:<id>`` names a probe's village: the H3 cell of its latest located record.
+
+    Anything else (an area id, an H3 cell, ``all``) is returned unchanged.
+    """
+    if not area.startswith("probe:"):
+        return area
+    probe = area.removeprefix("probe:")
+    row = conn.execute(
+        "SELECT h3 FROM records WHERE probe = %s AND h3 IS NOT NULL ORDER BY t DESC LIMIT 1",
+        (probe,),
+    ).fetchone()
+    if row is None:
+        raise ConfigError("--area", area, f"probe {probe!r} has no located record yet")
+    return row[0]

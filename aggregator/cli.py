@@ -83,8 +83,9 @@ def _assess(cfg, conn, standard, operator, area: str, period):  # type: ignore[n
 
     name = conn.execute("SELECT name FROM areas WHERE id = %s", (area,)).fetchone()
     return assess.assess(
-        conn, standard, operator, area, period, area_name=name[0] if name else area
-    )
+        conn, standard, operator, areas.resolve(conn, area), period,
+        area_name=name[0] if name else area,
+    )  # fmt: skip
 
 
 def cmd_compliance(args: argparse.Namespace) -> int:
@@ -423,7 +424,9 @@ def build_parser() -> argparse.ArgumentParser:
     comp = command("compliance", cmd_compliance, "verdicts of one operator against a standard")
     comp.add_argument("--standard", required=True, help="e.g. QCVN-126:2021/BTTTT")
     comp.add_argument("--operator", required=True, help="e.g. Viettel")
-    comp.add_argument("--area", default="all", help="area id, an H3 cell, or all (default)")
+    comp.add_argument(
+        "--area", default="all", help="area id, an H3 cell, probe:<id> (its village), or all"
+    )
     comp.add_argument("--from", dest="date_from", required=True, help="first day, YYYY-MM-DD")
     comp.add_argument("--to", dest="date_to", required=True, help="last day, YYYY-MM-DD")
     comp.add_argument("--format", choices=("table", "json", "csv"), default="table")

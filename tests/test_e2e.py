@@ -50,3 +50,11 @@ def test_agent_record_reaches_the_api_unchanged(aggregator, broker, db_dsn, tmp_
     )
     assert status["spool_queued"] == 0 and status["last_publish"] is not None
     assert status["budget_used_bytes"] >= printed["dl"]["bytes"] + printed["ul"]["bytes"]
+
+    # The probe's village is an area of its own.
+    village = run_cli("giamsat", "compliance", "--standard", "QCVN-126:2021/BTTTT",
+                      "--operator", "Viettel", "--area", "probe:bk-pacnam-01",
+                      "--from", "2020-01-01", "--to", "2100-12-31",
+                      "--format", "json", "--config", str(aggregator.config))  # fmt: skip
+    dl_mean = json.loads(village.stdout)["kpis"][0]
+    assert dl_mean["samples"] == 1 and dl_mean["verdict"] == "INSUFFICIENT_DATA"
