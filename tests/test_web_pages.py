@@ -344,3 +344,21 @@ def test_open_data_names_no_phone_and_places_nothing_finer_than_a_hexagon(site: 
     assert pseudonym(key, "2026-10", both) in text
     assert pseudonym(key, "2026-11", both) in november
     assert pseudonym(key, "2026-10", both) not in november
+
+
+def test_strong_signal_beyond_the_download_histogram_length(db_dsn: str) -> None:
+    """RSRP bins outnumber download bins; a strong cell must not break the map query."""
+    from datetime import date, datetime, timedelta
+
+    from tests.test_assess import store_rollups
+    from tests.truth import Truth, generate
+
+    samples = generate(Truth(rsrp_dbm=-55.0, rsrp_sd_db=2.0, probes=2, days=3, seed=5))
+    store_rollups(db_dsn, samples)
+    start = datetime(2026, 10, 1, tzinfo=VIETNAM_TZ)
+    with psycopg.connect(db_dsn) as conn:
+        rows = queries.hex_stats(
+            conn, {"NR": ["NR-SA", "NR-NSA"]}, start, start + timedelta(days=5)
+        )
+    assert rows and all(r.stats.rsrp_median_dbm > -60 for r in rows)
+    assert rows[0].stats.period_from.astimezone(VIETNAM_TZ).date() == date(2026, 10, 1)

@@ -153,8 +153,11 @@ def hex_stats(
     for cell, op_, tech, index, rsrp, dl in hists:
         for fam in targets(op_, tech):
             a = acc[(cell, op_, fam)]
-            a.rsrp[index - 1] += int(rsrp or 0)
-            a.dl[index - 1] += int(dl or 0)
+            # unnest pads the shorter histogram with NULLs: only real bins count.
+            if rsrp:
+                a.rsrp[index - 1] += int(rsrp)
+            if dl:
+                a.dl[index - 1] += int(dl)
     result = []
     for (cell, op_, fam), a in sorted(acc.items(), key=lambda kv: (kv[0][1], kv[0][2], kv[0][0])):
         stats = HexStats(
