@@ -1,24 +1,28 @@
 """Compliance from the database: rollups of an area and period, judged by the engine.
 
 The engine (:mod:`aggregator.compliance`) is pure; this module only chooses
-rows. Rollups are first summed in SQL per (probe, local day, environment,
-technology): the engine clusters by probe-day anyway, so the verdict is the
-same as from hourly rows, and a year of a national fleet shrinks to a few
-thousand rows per operator and area.
+rows. Rollups are summed per (probe, local day, environment, technology): the
+engine clusters by probe-day anyway, so the verdict is the same as from hourly
+rows, and a year of a national fleet shrinks to a few thousand rows per
+operator and area. :func:`assess` is the country-wide table
+(:mod:`aggregator.national`) for one area: it reads the daily rollups where
+they are up to date and the hourly ones where not, and gives what
+:func:`~aggregator.compliance.evaluate` gives on :func:`rollups_for`'s rows.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 from psycopg.rows import dict_row
 
-from aggregator.compliance import Assessment, Operator, Period, Rollup, Standard, evaluate
+from aggregator.compliance import Assessment, Operator, Period, Rollup, Standard
 from aggregator.compliance.clusters import VIETNAM_TZ
 from aggregator.compliance.rollup import COLUMNS, KEY_COLUMNS
 from aggregator.compliance.samples import NO_TECH
+from aggregator.national import national_table, period_range
 
 _HISTS = [c for c in COLUMNS if c.endswith("_hist")]
 _SCALARS = [c for c in COLUMNS if c not in KEY_COLUMNS and c not in _HISTS]
@@ -28,9 +32,8 @@ _DAY = "date_trunc('day', r.hour AT TIME ZONE 'Asia/Ho_Chi_Minh')"
 
 def period_bounds(period: Period) -> tuple[datetime, datetime]:
     """UTC instants of the period's first local midnight and the one after its last day."""
-    start = datetime.combine(period.start, time(0), VIETNAM_TZ).astimezone(UTC)
-    end = datetime.combine(period.end + timedelta(days=1), time(0), VIETNAM_TZ).astimezone(UTC)
-    return start, end
+    start, end = period_range(period)
+    return start.astimezone(UTC), end.astimezone(UTC)
 
 
 def _where(area: str) -> tuple[str, str]:
@@ -122,5 +125,8 @@ def assess(
     *,
     area_name: str | None = None,
 ) -> Assessment:
-    rows = rollups_for(conn, standard, operator.name, area, period)
-    return evaluate(standard, operator, rows, area=area_name or area, period=period)
+    """The engine's verdict on ``area`` (an area id, one H3 cell, or "all") for ``period``."""
+    [(_, result)] = national_table(
+        conn, [standard], [operator], period, areas=[(area, area_name or area)]
+    )
+    return result
