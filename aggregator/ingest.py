@@ -179,6 +179,9 @@ async def _next_batch(
     batch = [first]
     deadline = time.monotonic() + window
     while len(batch) < size:
+        if not queue.empty():  # a backlog is taken as it is, without a timer per message
+            batch.append(queue.get_nowait())
+            continue
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             break
