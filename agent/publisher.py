@@ -21,6 +21,11 @@ from agent.record import topic_for
 from agent.spool import Spool
 
 log = logging.getLogger("giamsat.agent.publish")
+# PUBACK reason 0x10: the broker took the record and dropped it, since nobody
+# was subscribed (an ingest worker stopped cleanly, or Mosquitto 2.0 restarted:
+# it does not persist shared subscriptions). Not a failure in MQTT's eyes, but
+# the record reached no one, so it stays in the spool for the next attempt.
+NO_MATCHING_SUBSCRIBERS = 0x10
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,10 @@ class _Acks:
         with self.lock:
             if isinstance(reason_code, ReasonCode) and reason_code.is_failure:
                 self.refused[mid] = str(reason_code)
+            elif (
+                isinstance(reason_code, ReasonCode) and reason_code.value == NO_MATCHING_SUBSCRIBERS
+            ):
+                self.refused[mid] = "no ingest worker is subscribed, the broker dropped it"
             else:
                 self.ok.append(mid)
         self.event.set()
@@ -110,7 +119,8 @@ def drain(spool: Spool, probe_id: str, cfg: BrokerConfig, deadline_s: float = 60
         in_flight: dict[int, int] = {}  # mid -> spool seq
         last_seq = 0
         while time.monotonic() < end:
-            if len(in_flight) < cfg.inflight:
+            # After a refusal, send nothing new; only collect the acks still due.
+            if len(in_flight) < cfg.inflight and error is None:
                 batch = spool.pending(cfg.inflight - len(in_flight), after_seq=last_seq)
                 for seq, _record_id, payload in batch:
                     info = client.publish(topic, payload, qos=1)
@@ -120,8 +130,6 @@ def drain(spool: Spool, probe_id: str, cfg: BrokerConfig, deadline_s: float = 60
                     in_flight[info.mid] = seq
                     last_seq = seq
                     sent += 1
-                if error:
-                    break
             if not in_flight:
                 break
             acks.event.wait(0.5)

@@ -8,12 +8,14 @@ import json
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Any
+from urllib.parse import unquote_to_bytes
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from psycopg_pool import ConnectionPool
 from pydantic import BaseModel, Field
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from aggregator import auth, cases, probes, speedserver
 from aggregator.auth import Caller
@@ -24,13 +26,38 @@ from aggregator.settings import Settings
 from aggregator.validate import PROBE_ID
 
 ProbeId = Annotated[str, Query(max_length=64, pattern=PROBE_ID.pattern)]
+# Free-text names in request bodies: no control characters (NUL least of all,
+# which PostgreSQL text cannot hold; see RefuseNul for paths and queries).
+PLAIN_TEXT = r"^[^\x00-\x1f\x7f]*$"
+
+
+class RefuseNul:
+    """Answer 422 to a request whose path or query holds a NUL character.
+
+    PostgreSQL text cannot store NUL, so a NUL in any parameter that reaches
+    a query (an area, an operator, a token name) made the database driver
+    raise and the API answer 500. No legitimate request carries one. A plain
+    ASGI wrapper, not BaseHTTPMiddleware, so speed-test streams pass untouched.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and (
+            "\x00" in scope["path"] or b"\x00" in unquote_to_bytes(scope["query_string"])
+        ):
+            refusal = JSONResponse({"detail": "NUL characters are not allowed"}, status_code=422)
+            await refusal(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 class ProbeIn(BaseModel):
     id: str = Field(max_length=64, pattern=PROBE_ID.pattern)
     pubkey: str = Field(max_length=100)
     kind: str = Field("fixed", pattern="^(fixed|phone)$")
-    village: str | None = Field(None, max_length=200)
+    village: str | None = Field(None, max_length=200, pattern=PLAIN_TEXT)
 
 
 class AdvanceIn(BaseModel):
@@ -41,7 +68,7 @@ class AdvanceIn(BaseModel):
 
 
 class TokenIn(BaseModel):
-    name: str = Field(min_length=1, max_length=100)
+    name: str = Field(min_length=1, max_length=100, pattern=PLAIN_TEXT)
     role: str = Field(pattern="^(viewer|inspector|admin)$")
 
 
@@ -63,6 +90,7 @@ def create_app(settings: Settings, stats: IngestStats | None = None) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
     )
+    app.add_middleware(RefuseNul)
     app.state.pool = pool
     app.state.stats = stats
     app.state.settings = settings

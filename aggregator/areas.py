@@ -87,9 +87,21 @@ def sync(conn: psycopg.Connection, areas: dict[str, Area]) -> int:
     return total
 
 
+def is_cell(text: str) -> bool:
+    """Whether ``text`` is an H3 cell id; False for anything else.
+
+    ``h3.is_valid_cell`` raises OverflowError for a string like "-1" or a hex
+    number beyond 64 bits, and area ids come straight from request parameters.
+    """
+    try:
+        return h3.is_valid_cell(text)
+    except (OverflowError, ValueError):
+        return False
+
+
 def cells_of(conn: psycopg.Connection, area_id: str) -> list[str]:
     """The H3 cells of a stored area; an H3 cell id itself is an area of one cell."""
-    if h3.is_valid_cell(area_id):
+    if is_cell(area_id):
         return [area_id]
     rows = conn.execute("SELECT h3 FROM area_cells WHERE area_id = %s", (area_id,)).fetchall()
     return [r[0] for r in rows]

@@ -4,10 +4,7 @@ The engine (:mod:`aggregator.compliance`) is pure; this module only chooses
 rows. Rollups are summed per (probe, local day, environment, technology): the
 engine clusters by probe-day anyway, so the verdict is the same as from hourly
 rows, and a year of a national fleet shrinks to a few thousand rows per
-operator and area. :func:`assess` is the country-wide table
-(:mod:`aggregator.national`) for one area: it reads the daily rollups where
-they are up to date and the hourly ones where not, and gives what
-:func:`~aggregator.compliance.evaluate` gives on :func:`rollups_for`'s rows.
+operator and area.
 """
 
 from __future__ import annotations
@@ -18,11 +15,11 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 from psycopg.rows import dict_row
 
-from aggregator.compliance import Assessment, Operator, Period, Rollup, Standard
+from aggregator.compliance import Assessment, Operator, Period, Rollup, Standard, evaluate
 from aggregator.compliance.clusters import VIETNAM_TZ
 from aggregator.compliance.rollup import COLUMNS, KEY_COLUMNS
 from aggregator.compliance.samples import NO_TECH
-from aggregator.national import national_table, period_range
+from aggregator.national import period_range
 
 _HISTS = [c for c in COLUMNS if c.endswith("_hist")]
 _SCALARS = [c for c in COLUMNS if c not in KEY_COLUMNS and c not in _HISTS]
@@ -111,9 +108,9 @@ def _as_rollups(rows: Iterable[dict], area: str) -> Iterable[Rollup]:  # type: i
 
 
 def _is_cell(area: str) -> bool:
-    import h3
+    from aggregator.areas import is_cell
 
-    return h3.is_valid_cell(area)
+    return is_cell(area)
 
 
 def assess(
@@ -125,8 +122,11 @@ def assess(
     *,
     area_name: str | None = None,
 ) -> Assessment:
-    """The engine's verdict on ``area`` (an area id, one H3 cell, or "all") for ``period``."""
-    [(_, result)] = national_table(
-        conn, [standard], [operator], period, areas=[(area, area_name or area)]
-    )
-    return result
+    """The engine's verdict on ``area`` (an area id, one H3 cell, or "all") for ``period``.
+
+    It reads the hourly rollups directly. The faster daily path
+    (:func:`aggregator.national.national_table`) disagreed with raw records for
+    moving probes in the query benchmark, so it is not used for verdicts yet.
+    """
+    rows = rollups_for(conn, standard, operator.name, area, period)
+    return evaluate(standard, operator, rows, area=area_name or area, period=period)

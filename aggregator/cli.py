@@ -230,8 +230,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         db.check_timescaledb(conn)
     if not args.no_api:
         print(f"giamsat: API on {cfg.api.url}", flush=True)
-    asyncio.run(serve(cfg, with_ingest=not args.no_ingest, with_api=not args.no_api))
-    return 0
+    return asyncio.run(serve(cfg, with_ingest=not args.no_ingest, with_api=not args.no_api))
 
 
 def cmd_speedserver(args: argparse.Namespace) -> int:

@@ -83,7 +83,15 @@ class Writer:
         accepted: list[Accepted] = []
         rejected: list[Rejected] = []
         for topic, payload in messages:
-            outcome = check(topic, payload, keys, now, max_bytes=limit, max_skew=skew)
+            try:
+                outcome = check(topic, payload, keys, now, max_bytes=limit, max_skew=skew)
+            except psycopg.Error:
+                raise  # the key lookup's database trouble: retry the batch
+            except Exception as exc:  # a payload we failed to foresee must not stop ingest
+                log.exception("payload on %s broke validation; dead-lettered", topic)
+                outcome = Rejected(
+                    "internal_error", f"{type(exc).__name__}: {exc}"[:500], topic, payload
+                )
             (accepted if isinstance(outcome, Accepted) else rejected).append(outcome)
         try:
             result = store.write_batch(conn, accepted, rejected)

@@ -45,10 +45,16 @@ def wait_for_port(port: int, timeout: float, host: str = "127.0.0.1") -> bool:
 
 @dataclass
 class Mosquitto:
-    """A Mosquitto 2 broker with persistence, so QoS 1 sessions survive a restart."""
+    """A Mosquitto 2 broker with persistence, so QoS 1 sessions survive a restart.
+
+    ``host`` is the one address it listens on: loopback by default, or an
+    address inside a test network (198.18.0.0/15) so a probe in another
+    network namespace can reach it.
+    """
 
     directory: Path
     port: int = field(default_factory=free_port)
+    host: str = "127.0.0.1"
     password_file: Path | None = None
     acl_file: Path | None = None
     process: subprocess.Popen[bytes] | None = None
@@ -60,7 +66,7 @@ class Mosquitto:
     def write_config(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         lines = [
-            f"listener {self.port} 127.0.0.1",
+            f"listener {self.port} {self.host}",
             "persistence true",
             f"persistence_location {self.directory}/",
             "autosave_interval 1",
@@ -93,9 +99,11 @@ class Mosquitto:
             stderr=log,
             start_new_session=True,
         )
-        if not wait_for_port(self.port, timeout):
+        if not wait_for_port(self.port, timeout, self.host):
             self.stop()
-            raise ServiceError(f"mosquitto did not listen on {self.port}; see {log.name}")
+            raise ServiceError(
+                f"mosquitto did not listen on {self.host}:{self.port}; see {log.name}"
+            )
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.process and self.process.poll() is None:

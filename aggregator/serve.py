@@ -23,7 +23,13 @@ class _Server(uvicorn.Server):
         return contextlib.nullcontext()
 
 
-async def serve(settings: Settings, *, with_ingest: bool = True, with_api: bool = True) -> None:
+async def serve(settings: Settings, *, with_ingest: bool = True, with_api: bool = True) -> int:
+    """Run until SIGTERM (0), or until ingest or API fails on its own (1).
+
+    A part that dies must take the process with it, loudly: an API that stays
+    up over a dead ingest looks alive to the service manager, which would
+    never restart it, while records pile up unacknowledged at the broker.
+    """
     stats = ingest.IngestStats()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -41,12 +47,19 @@ async def serve(settings: Settings, *, with_ingest: bool = True, with_api: bool 
             lifespan="on",
         )
         server = _Server(config)
-        tasks.append(asyncio.create_task(server.serve()))
+        tasks.append(asyncio.create_task(server.serve(), name="API"))
     if with_ingest:
-        tasks.append(asyncio.create_task(ingest.run(settings, stats, stop)))
+        tasks.append(asyncio.create_task(ingest.run(settings, stats, stop), name="ingest"))
     if with_api:
         log.info("API listening on %s", settings.api.url)
-    await stop.wait()
+    stopped = asyncio.create_task(stop.wait())
+    await asyncio.wait([stopped, *tasks], return_when=asyncio.FIRST_COMPLETED)
+    failed = [t for t in tasks if t.done() and not stop.is_set()]
+    stop.set()
     if server is not None:
         server.should_exit = True
     await asyncio.gather(*tasks, return_exceptions=True)
+    for task in failed:
+        error = None if task.cancelled() else task.exception()
+        log.error("%s stopped unexpectedly; exiting", task.get_name(), exc_info=error)
+    return 1 if failed else 0

@@ -156,7 +156,10 @@ def create_router(max_bytes: int = DEFAULT_MAX_BYTES, stats: SpeedStats | None =
             raise HTTPException(404, "no such file")
         return stream(JPEG_SIZES[int(width)], "image/jpeg")
 
-    @router.api_route("/speedtest/upload.php", methods=["GET", "POST"])
+    # One route per method: a two-method route gets one operation id for both,
+    # named after whichever method its set yields first (it varies per process).
+    @router.get("/speedtest/upload.php")
+    @router.post("/speedtest/upload.php")
     async def upload_php(request: Request) -> Response:
         """speedtest-cli's upload target; a GET answers too, which is how it spots a Mini."""
         seen, _ = await sink(request)

@@ -143,7 +143,7 @@ def check_schema(record: Any) -> None:
     if not isinstance(record, dict):
         raise _Invalid("not_an_object", "the payload is JSON but not an object")
     version = record.get("v")
-    if version != rec.SCHEMA_VERSION:
+    if type(version) is not int or version != rec.SCHEMA_VERSION:  # not true, not 1.0
         raise _Invalid("unsupported_version", f"schema version {version!r} is not supported (1)")
     for key, kind in (("id", str), ("probe", str), ("t", str), (rec.SIG_KEY, str)):
         if key not in record:
@@ -248,6 +248,10 @@ def check(
     return outcome
 
 
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def _check(
     topic: str,
     payload: bytes,
@@ -265,9 +269,14 @@ def _check(
             # PostgreSQL text cannot hold NUL; refuse it here rather than fail a batch.
             raise _Invalid("malformed_json", "the payload contains an escaped NUL character")
         try:
-            record = orjson.loads(payload) if fast else json.loads(payload)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise _Invalid("malformed_json", str(exc)) from None
+            if fast:
+                record = orjson.loads(payload)
+            else:
+                # Strict where json.loads is lenient: UTF-8 only (no UTF-16, no BOM),
+                # no NaN or Infinity, no integers beyond Python's digit limit.
+                record = json.loads(payload.decode("utf-8"), parse_constant=_no_constants)
+        except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError too
+            raise _Invalid("malformed_json", str(exc)[:300]) from None
         check_schema(record)
         try:
             when = rec.parse_timestamp(record["t"])

@@ -19,7 +19,6 @@ from aggregator.validate import Accepted, ProbeKey, Rejected, check, fast_canoni
 
 KEY = Ed25519PrivateKey.generate()
 TOPIC = record.topic_for("p1")
-NOW = datetime.now(UTC)
 
 # Text a probe can sign: no NUL (refused before parsing), no lone surrogate (not UTF-8).
 TEXT_CHARS = st.characters(exclude_categories=("Cs",), exclude_characters="\x00")
@@ -68,7 +67,7 @@ def signed_over(rec: dict, body: bytes) -> bytes:
 def test_agent_signed_records_are_accepted_with_their_exact_values(extra):
     rec = unsigned(extra)
     payload = record.encode(record.sign(rec, KEY))
-    outcome = check(TOPIC, payload, keys, NOW)
+    outcome = check(TOPIC, payload, keys, datetime.now(UTC))
     assert isinstance(outcome, Accepted)
     # Same values and types as the standard library reads them (1 is not 1.0).
     assert record.canonical_bytes(outcome.record) == record.canonical_bytes(json.loads(payload))
@@ -82,7 +81,7 @@ def test_a_signature_over_orjson_bytes_counts_only_where_they_are_the_canonical_
         theirs = orjson.dumps(rec, option=orjson.OPT_SORT_KEYS)
     except orjson.JSONEncodeError:
         return  # orjson cannot write it, so nobody signs its orjson form
-    outcome = check(TOPIC, signed_over(rec, theirs), keys, NOW)
+    outcome = check(TOPIC, signed_over(rec, theirs), keys, datetime.now(UTC))
     if theirs == record.canonical_bytes(rec):
         assert isinstance(outcome, Accepted)
     else:
@@ -106,7 +105,7 @@ def test_ordinary_records_take_the_fast_path():
 def test_numbers_orjson_writes_differently_still_verify(value):
     rec = unsigned(value)
     assert fast_canonical_bytes(rec) is None
-    outcome = check(TOPIC, record.encode(record.sign(rec, KEY)), keys, NOW)
+    outcome = check(TOPIC, record.encode(record.sign(rec, KEY)), keys, datetime.now(UTC))
     assert isinstance(outcome, Accepted)
     assert outcome.record["x"] == value and type(outcome.record["x"]) is type(value)
 
@@ -120,7 +119,7 @@ def test_a_signature_longer_than_64_bytes_is_refused():
     rec = unsigned(1)
     body = record.canonical_bytes(rec)
     long = base64.b64encode(KEY.sign(b"X" + body) + b"X").decode()
-    outcome = check(TOPIC, record.encode({**rec, record.SIG_KEY: long}), keys, NOW)
+    outcome = check(TOPIC, record.encode({**rec, record.SIG_KEY: long}), keys, datetime.now(UTC))
     assert isinstance(outcome, Rejected) and outcome.reason == "bad_signature"
 
 
@@ -129,7 +128,7 @@ def test_json_nested_too_deeply_is_refused_not_raised():
     body = record.canonical_bytes(rec)
     deep = b'{"deep":' + b"[" * 5000 + b"]" * 5000 + b"," + body[1:]
     payload = deep[:-1] + b',"sig_ed25519":"' + base64.b64encode(KEY.sign(deep)) + b'"}'
-    outcome = check(TOPIC, payload, keys, NOW)
+    outcome = check(TOPIC, payload, keys, datetime.now(UTC))
     assert isinstance(outcome, Rejected) and outcome.reason == "malformed_json"
 
 
@@ -137,19 +136,19 @@ def test_a_lone_surrogate_is_a_bad_signature_on_both_paths():
     signed = record.encode(record.sign(unsigned("s"), KEY))
     payload = signed.replace(b'"x":"s"', b'"x":"\\ud800"')
     assert payload != signed
-    outcome = check(TOPIC, payload, keys, NOW)
+    outcome = check(TOPIC, payload, keys, datetime.now(UTC))
     assert isinstance(outcome, Rejected) and outcome.reason == "bad_signature"
 
 
 def test_rejections_keep_the_reference_reason_and_detail():
     forged = unsigned(1)
     payload = record.encode(record.sign(forged, Ed25519PrivateKey.generate()))
-    outcome = check(TOPIC, payload, keys, NOW)
+    outcome = check(TOPIC, payload, keys, datetime.now(UTC))
     assert (outcome.reason, outcome.detail) == (
         "bad_signature",
         "Ed25519 signature does not match the probe's key",
     )
-    broken = check(TOPIC, b'{"v": 1,', keys, NOW)
+    broken = check(TOPIC, b'{"v": 1,', keys, datetime.now(UTC))
     assert broken.reason == "malformed_json"
     assert (
         broken.detail

@@ -37,6 +37,9 @@ class Period:
     def __post_init__(self) -> None:
         if self.end < self.start:
             raise ValueError(f"period ends ({self.end}) before it starts ({self.start})")
+        if self.start <= date.min or self.end >= date.max:
+            # Its bounds in UTC (local midnight less 7 h; the day after the end) must exist.
+            raise ValueError(f"period {self.start}..{self.end} reaches the end of the calendar")
 
     def includes(self, day: date) -> bool:
         return self.start <= day <= self.end

@@ -64,7 +64,7 @@ def period_bounds(period: Period) -> tuple[datetime, datetime]:
 def resolve_area(conn: psycopg.Connection, area: str) -> AreaSpec:
     if area == ALL:
         return AreaSpec(ALL, "Toàn bộ / all areas", None, None)
-    if h3.is_valid_cell(area):
+    if areas.is_cell(area):
         resolution = h3.get_resolution(area)
         if resolution > H3_RESOLUTION:
             raise UnknownArea(

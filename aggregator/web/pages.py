@@ -106,7 +106,7 @@ def _period(start: date | None, end: date | None, latest: date | None) -> Period
 
 def _check_area(conn: psycopg.Connection, area: str | None) -> str | None:
     """``None`` for all areas; 404 for an area id that is neither stored nor an H3 cell."""
-    if area is None or h3.is_valid_cell(area):
+    if area is None or areas_mod.is_cell(area):
         return area
     if queries.area_name(conn, area) is None:
         raise HTTPException(404, f"no area {area!r}; areas are loaded with `giamsat areas sync`")
