@@ -72,7 +72,7 @@ def test_aggregator_killed_mid_batch_then_restarted(
     agg.start()
     recs = signed_records(probe_key, "drill-01", 2000)
     publish(broker, "giamsat/v1/probes/drill-01/records", [record.encode(r) for r in recs])
-    assert wait_until(lambda: 0 < len(stored_ids(db_dsn)), timeout=30, interval=0.01)
+    assert wait_until(lambda: len(stored_ids(db_dsn)) > 0, timeout=30, interval=0.01)
     agg.stop(signal.SIGKILL)
     assert len(stored_ids(db_dsn)) < 2000, "ingest finished before the kill; drill proves nothing"
     agg.start()
@@ -88,7 +88,7 @@ def test_database_restarted_during_ingest(
     agg.start()
     recs = signed_records(probe_key, "drill-01", 1500)
     publish(broker, "giamsat/v1/probes/drill-01/records", [record.encode(r) for r in recs])
-    assert wait_until(lambda: 0 < len(stored_ids(db_dsn)), timeout=30, interval=0.01)
+    assert wait_until(lambda: len(stored_ids(db_dsn)) > 0, timeout=30, interval=0.01)
     pg_server.stop(mode="immediate")  # a crash, not a polite shutdown
     pg_server.start()
     assert_exactly(db_dsn, recs, timeout=120)
