@@ -12,7 +12,6 @@ from aggregator.validate import Accepted, ProbeKey, Rejected, check
 KEY = Ed25519PrivateKey.generate()
 OTHER = Ed25519PrivateKey.generate()
 TOPIC = "giamsat/v1/probes/p1/records"
-NOW = datetime.now(UTC)
 
 
 def keys(probe_id):
@@ -35,8 +34,8 @@ def signed(key=KEY, **changes):
     return record.encode(record.sign(rec, key))
 
 
-def outcome(payload, topic=TOPIC, now=NOW):
-    return check(topic, payload, keys, now)
+def outcome(payload, topic=TOPIC, now=None):
+    return check(topic, payload, keys, now or datetime.now(UTC))
 
 
 def test_good_record_is_accepted():
@@ -96,9 +95,10 @@ def test_changed_value_after_signing_is_a_bad_signature():
 
 
 def test_future_timestamp_beyond_skew():
-    ahead = record.utc_timestamp(NOW + timedelta(hours=1))
+    now = datetime.now(UTC)
+    ahead = record.utc_timestamp(now + timedelta(hours=1))
     assert outcome(signed(t=ahead)).reason == "future_timestamp"
-    slightly = record.utc_timestamp(NOW + timedelta(seconds=30))
+    slightly = record.utc_timestamp(now + timedelta(seconds=30))
     assert isinstance(outcome(signed(t=slightly)), Accepted)
 
 
