@@ -43,13 +43,13 @@ import numpy as np
 import psycopg
 
 from agent.location import ENVIRONMENTS
-from aggregator.compliance import Assessment, KpiVerdict, Operator, Period, Standard, Verdict
+from aggregator.compliance import Assessment, KpiVerdict, Operator, Period, Standard
 from aggregator.compliance.histogram import FIELD_EDGES, GAP_EDGES_S, RSRP_EDGES_DBM, edge_position
 from aggregator.compliance.samples import NO_TECH, UNKNOWN
 from aggregator.compliance.sampling import check_sampling
 from aggregator.compliance.standards import Kpi
 from aggregator.compliance.stats import Estimate, clustered_share, z_value
-from aggregator.compliance.verdicts import decide
+from aggregator.compliance.verdicts import kpi_verdict
 from aggregator.daily import KEYS, LOCAL_TZ, Field, copy_out, day_bounds, watermark
 
 ALL = "all"
@@ -343,43 +343,13 @@ def _kpi_verdict(
     period: Period,
     confidence: float,
 ) -> KpiVerdict:
-    """The KpiVerdict ``evaluate`` builds from the same numbers (verdicts.evaluate, per KPI)."""
+    """The KpiVerdict ``evaluate`` builds from the same numbers."""
     samples = int(data.denominators.sum())
     check = check_sampling(standard, samples, data.per_env, len(data.denominators), data.close)
-    limit = operator.limit_for(standard, kpi)
-    if estimate is None or not check.sufficient:
-        verdict = Verdict.INSUFFICIENT_DATA
-    else:
-        verdict = decide(estimate.value, estimate.low, estimate.high, kpi.comparator, limit)
-    return KpiVerdict(
-        standard_id=standard.id,
-        kpi_id=kpi.id,
-        name_vi=kpi.name_vi,
-        name_en=kpi.name_en,
-        metric=kpi.metric,
-        operator=operator.name,
-        technology=standard.technology,
-        area=area,
-        period_start=period.start,
-        period_end=period.end,
-        comparator=kpi.comparator,
-        limit=limit,
-        unit=kpi.unit,
-        value=None if estimate is None else estimate.value,
-        ci_low=None if estimate is None else estimate.low,
-        ci_high=None if estimate is None else estimate.high,
-        confidence=confidence,
-        method="wilson" if kpi.is_share else "bootstrap",
-        design_effect=None if estimate is None else estimate.design_effect,
-        samples=samples,
-        probe_days=len(data.denominators),
-        per_env=check.per_env,
-        close_samples=check.close_samples,
-        verdict=verdict,
-        grade=check.grade,
-        unmet=check.unmet,
-        insufficient=check.insufficient,
-    )
+    return kpi_verdict(
+        standard, operator, kpi, estimate, check, area=area, period=period,
+        samples=samples, probe_days=len(data.denominators), confidence=confidence,
+    )  # fmt: skip
 
 
 def _share(data: _KpiData, confidence: float) -> Estimate:

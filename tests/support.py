@@ -8,7 +8,10 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -147,3 +150,29 @@ def make_token(config: Path, role: str) -> dict[str, str]:
     token = run_cli("giamsat", "tokens", "add", name, "--role", role, "--quiet",
                     "--config", str(config)).stdout.strip()  # fmt: skip
     return {"Authorization": f"Bearer {token}"}
+
+
+@contextmanager
+def chromium(profile: Path, size: tuple[int, int] = (1280, 900)) -> Iterator[Any]:
+    """Headless Debian Chromium under chromedriver; fails loudly when either is missing."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    from maps.snapshot import CHROMIUM_FLAGS, find_chromium
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = find_chromium()
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={profile}")
+    service = Service(executable_path=find_chromium("chromedriver"))
+    browser = webdriver.Chrome(service=service, options=options)
+    browser.set_window_size(*size)
+    try:
+        yield browser
+    finally:
+        browser.quit()
+
+
+def count_elements(driver: Any, selector: str) -> int:
+    return int(driver.execute_script(f"return document.querySelectorAll('{selector}').length"))

@@ -16,16 +16,15 @@ import h3
 import numpy as np
 import pytest
 from PIL import Image
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
 from maps.render import render_map
-from maps.snapshot import CHROMIUM_FLAGS, find_chromium, png_snapshot
+from maps.snapshot import png_snapshot
 from maps.stats import HexStats, Probe, ProbeStatus, Village
+from tests.support import chromium, count_elements
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 T1 = datetime(2026, 11, 30, tzinfo=UTC)
@@ -64,22 +63,8 @@ VILLAGES = [Village("Pác Nặm", 22.600, 105.850), Village("Khuổi Bốc", 22.
 
 @pytest.fixture
 def driver(tmp_path: Path) -> Iterator[WebDriver]:
-    options = webdriver.ChromeOptions()
-    options.binary_location = find_chromium()
-    for flag in CHROMIUM_FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path / 'profile'}")
-    service = Service(executable_path=find_chromium("chromedriver"))
-    browser = webdriver.Chrome(service=service, options=options)
-    browser.set_window_size(1280, 800)
-    try:
+    with chromium(tmp_path / "profile", (1280, 800)) as browser:
         yield browser
-    finally:
-        browser.quit()
-
-
-def _count(driver: WebDriver, selector: str) -> int:
-    return int(driver.execute_script(f"return document.querySelectorAll('{selector}').length"))
 
 
 Pixels = np.ndarray
@@ -116,13 +101,13 @@ def test_map_renders_toggles_and_shows_tooltips_offline(driver: WebDriver, tmp_p
     page = tmp_path / "map.html"
     render_map(stats, PROBES, VILLAGES, show=("Viettel", "LTE")).save(page)
     driver.get(page.as_uri())
-    WebDriverWait(driver, 30).until(lambda d: _count(d, "path.giamsat-hex") > 0)
+    WebDriverWait(driver, 30).until(lambda d: count_elements(d, "path.giamsat-hex") > 0)
 
-    assert _count(driver, "path.giamsat-hex") == 37
+    assert count_elements(driver, "path.giamsat-hex") == 37
     for kind, number in expected.items():
         if kind != "covered":
-            assert _count(driver, f"path.giamsat-hex-{kind}") == number, kind
-    assert _count(driver, "path.giamsat-hex-covered") == 37 - 18
+            assert count_elements(driver, f"path.giamsat-hex-{kind}") == number, kind
+    assert count_elements(driver, "path.giamsat-hex-covered") == 37 - 18
     fills = driver.execute_script(
         "var f = {}; document.querySelectorAll('path.giamsat-hex').forEach(function (p) {"
         " var c = p.getAttribute('class').match(/giamsat-hex-[a-z]+/)[0];"
@@ -139,8 +124,8 @@ def test_map_renders_toggles_and_shows_tooltips_offline(driver: WebDriver, tmp_p
         assert text in legend.text
     assert "Chưa đo / Not measured" in legend.text
 
-    assert _count(driver, ".leaflet-marker-icon.giamsat-probe") == 2
-    assert _count(driver, ".leaflet-marker-icon.giamsat-probe-silent") == 1
+    assert count_elements(driver, ".leaflet-marker-icon.giamsat-probe") == 2
+    assert count_elements(driver, ".leaflet-marker-icon.giamsat-probe-silent") == 1
 
     # Nothing was fetched from a network: every resource is the file itself or inline.
     resources = driver.execute_script(
@@ -179,26 +164,26 @@ def test_map_renders_toggles_and_shows_tooltips_offline(driver: WebDriver, tmp_p
     names = [label.text.strip() for label in labels]
     assert names == ["VNPT · LTE", "Viettel · LTE"]
     labels[0].find_element(By.TAG_NAME, "input").click()
-    WebDriverWait(driver, 10).until(lambda d: _count(d, "path.giamsat-hex") == 19)
-    assert _count(driver, "path.giamsat-hex-covered") == 19
-    assert _count(driver, "path.giamsat-hex-dead") == 0
+    WebDriverWait(driver, 10).until(lambda d: count_elements(d, "path.giamsat-hex") == 19)
+    assert count_elements(driver, "path.giamsat-hex-covered") == 19
+    assert count_elements(driver, "path.giamsat-hex-dead") == 0
     shot = tmp_path / "vnpt.png"
     driver.save_screenshot(str(shot))
     assert _pixels(shot, _reddish, legend_box) == 0
 
     # Zoomed out, the two probes merge into one cluster, which shows it hides a silent probe.
     for _ in range(10):
-        if _count(driver, ".giamsat-cluster-probe") > 0:
+        if count_elements(driver, ".giamsat-cluster-probe") > 0:
             break
         driver.find_element(By.CSS_SELECTOR, ".leaflet-control-zoom-out").click()
         time.sleep(0.4)
-    assert _count(driver, ".giamsat-cluster-probe.giamsat-cluster-silent") == 1
+    assert count_elements(driver, ".giamsat-cluster-probe.giamsat-cluster-silent") == 1
 
     # Overlays toggle too: hiding probes removes their markers.
     overlay = driver.find_elements(By.CSS_SELECTOR, ".leaflet-control-layers-overlays label")
     probes_toggle = next(o for o in overlay if "Probes" in o.text)
     probes_toggle.find_element(By.TAG_NAME, "input").click()
-    WebDriverWait(driver, 10).until(lambda d: _count(d, ".giamsat-cluster-probe") == 0)
+    WebDriverWait(driver, 10).until(lambda d: count_elements(d, ".giamsat-cluster-probe") == 0)
 
 
 def test_png_snapshot_of_a_map(tmp_path: Path) -> None:

@@ -14,8 +14,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -25,8 +23,8 @@ from aggregator.localservices import Postgres, free_port
 from aggregator.web.context import WebContext, load_context
 from maps.classify import CoverageClass, classify
 from maps.render import TileSource
-from maps.snapshot import CHROMIUM_FLAGS, find_chromium
 from maps.stats import HexStats
+from tests.support import chromium, count_elements
 from tests.test_web_support import (
     OCTOBER,
     Dataset,
@@ -72,22 +70,8 @@ def site(pg_server: Postgres, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
 @pytest.fixture
 def driver(tmp_path: Path) -> Iterator[WebDriver]:
-    options = webdriver.ChromeOptions()
-    options.binary_location = find_chromium()
-    for flag in CHROMIUM_FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path / 'profile'}")
-    service = Service(executable_path=find_chromium("chromedriver"))
-    browser = webdriver.Chrome(service=service, options=options)
-    browser.set_window_size(1280, 900)
-    try:
+    with chromium(tmp_path / "profile", (1280, 900)) as browser:
         yield browser
-    finally:
-        browser.quit()
-
-
-def _count(driver: WebDriver, selector: str) -> int:
-    return int(driver.execute_script(f"return document.querySelectorAll('{selector}').length"))
 
 
 def _login(driver: WebDriver, site: Site, path: str) -> None:
@@ -112,13 +96,13 @@ def test_map_renders_offline_and_switches_operator(
     driver: WebDriver, site: Site, tmp_path: Path
 ) -> None:
     _login(driver, site, f"/map?{OCTOBER_QUERY}")
-    WebDriverWait(driver, 30).until(lambda d: _count(d, "path.giamsat-hex") > 0)
+    WebDriverWait(driver, 30).until(lambda d: count_elements(d, "path.giamsat-hex") > 0)
     mobifone = site.expected_classes("MobiFone", "NR")
-    assert _count(driver, "path.giamsat-hex") == sum(mobifone.values())
-    assert _count(driver, "path.giamsat-hex-dead") == 0
+    assert count_elements(driver, "path.giamsat-hex") == sum(mobifone.values())
+    assert count_elements(driver, "path.giamsat-hex-dead") == 0
 
     # The base map was asked for and failed (no tile server): the hexagons are there anyway.
-    WebDriverWait(driver, 20).until(lambda d: _count(d, "img.leaflet-tile") > 0)
+    WebDriverWait(driver, 20).until(lambda d: count_elements(d, "img.leaflet-tile") > 0)
     loaded = driver.execute_script(
         "return Array.from(document.querySelectorAll('img.leaflet-tile'))"
         ".filter(function (i) { return i.complete && i.naturalWidth > 0; }).length"
@@ -136,11 +120,11 @@ def test_map_renders_offline_and_switches_operator(
     )
     assert box["height"] > 500 and box["top"] > 40
     # Probes with a position: two fixed probes and a phone, one of them silent.
-    markers = _count(driver, ".leaflet-marker-icon.giamsat-probe") + _count(
+    markers = count_elements(driver, ".leaflet-marker-icon.giamsat-probe") + count_elements(
         driver, ".giamsat-cluster-probe"
     )
     assert markers >= 1
-    assert _count(driver, ".giamsat-probe-silent, .giamsat-cluster-silent") >= 1
+    assert count_elements(driver, ".giamsat-probe-silent, .giamsat-cluster-silent") >= 1
     driver.save_screenshot(str(tmp_path / "map-mobifone.png"))
 
     labels = driver.find_elements(By.CSS_SELECTOR, ".leaflet-control-layers-base label")
@@ -150,21 +134,24 @@ def test_map_renders_offline_and_switches_operator(
     labels[2].find_element(By.TAG_NAME, "input").click()
     vinaphone = site.expected_classes("VinaPhone", "LTE")
     WebDriverWait(driver, 10).until(
-        lambda d: _count(d, "path.giamsat-hex") == sum(vinaphone.values())
+        lambda d: count_elements(d, "path.giamsat-hex") == sum(vinaphone.values())
     )
     assert vinaphone[CoverageClass.DEAD] > 0
-    assert _count(driver, "path.giamsat-hex-dead") == vinaphone[CoverageClass.DEAD]
-    assert _count(driver, "path.giamsat-hex-insufficient") == vinaphone[CoverageClass.INSUFFICIENT]
+    assert count_elements(driver, "path.giamsat-hex-dead") == vinaphone[CoverageClass.DEAD]
+    assert (
+        count_elements(driver, "path.giamsat-hex-insufficient")
+        == vinaphone[CoverageClass.INSUFFICIENT]
+    )
     driver.save_screenshot(str(tmp_path / "map-vinaphone.png"))
 
     # The operator filter reloads the page with that operator's layers only.
     Select(driver.find_element(By.NAME, "op")).select_by_value("VinaPhone")
     driver.find_element(By.CSS_SELECTOR, ".gs-filters button").click()
     WebDriverWait(driver, 20).until(lambda d: "op=VinaPhone" in d.current_url)
-    WebDriverWait(driver, 30).until(lambda d: _count(d, "path.giamsat-hex") > 0)
+    WebDriverWait(driver, 30).until(lambda d: count_elements(d, "path.giamsat-hex") > 0)
     labels = driver.find_elements(By.CSS_SELECTOR, ".leaflet-control-layers-base label")
     assert [label.text.strip() for label in labels] == ["VinaPhone · LTE"]
-    assert _count(driver, "path.giamsat-hex") == sum(vinaphone.values())
+    assert count_elements(driver, "path.giamsat-hex") == sum(vinaphone.values())
     summary = driver.find_element(By.ID, "gs-map-summary").text
     assert summary == (
         f"VinaPhone · LTE: {sum(vinaphone.values())} H3, "

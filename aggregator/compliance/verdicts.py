@@ -21,7 +21,7 @@ import numpy as np
 from aggregator.compliance.clusters import Period, kpi_data, prepare
 from aggregator.compliance.operators import Operator
 from aggregator.compliance.rollup import Rollup
-from aggregator.compliance.sampling import check_sampling
+from aggregator.compliance.sampling import SamplingCheck, check_sampling
 from aggregator.compliance.standards import Kpi, Standard
 from aggregator.compliance.stats import Estimate, bootstrap_mean, clustered_share
 
@@ -142,6 +142,56 @@ def _estimate(
     return bootstrap_mean(numerators, denominators, confidence, resamples, seed)
 
 
+def kpi_verdict(
+    standard: Standard,
+    operator: Operator,
+    kpi: Kpi,
+    estimate: Estimate | None,
+    check: SamplingCheck,
+    *,
+    area: str,
+    period: Period,
+    samples: int,
+    probe_days: int,
+    confidence: float,
+) -> KpiVerdict:
+    """One KPI's finding from its estimate and sampling check: the one place a verdict is made."""
+    limit = operator.limit_for(standard, kpi)
+    if estimate is None or not check.sufficient:
+        verdict = Verdict.INSUFFICIENT_DATA
+    else:
+        verdict = decide(estimate.value, estimate.low, estimate.high, kpi.comparator, limit)
+    return KpiVerdict(
+        standard_id=standard.id,
+        kpi_id=kpi.id,
+        name_vi=kpi.name_vi,
+        name_en=kpi.name_en,
+        metric=kpi.metric,
+        operator=operator.name,
+        technology=standard.technology,
+        area=area,
+        period_start=period.start,
+        period_end=period.end,
+        comparator=kpi.comparator,
+        limit=limit,
+        unit=kpi.unit,
+        value=None if estimate is None else estimate.value,
+        ci_low=None if estimate is None else estimate.low,
+        ci_high=None if estimate is None else estimate.high,
+        confidence=confidence,
+        method="wilson" if kpi.is_share else "bootstrap",
+        design_effect=None if estimate is None else estimate.design_effect,
+        samples=samples,
+        probe_days=probe_days,
+        per_env=check.per_env,
+        close_samples=check.close_samples,
+        verdict=verdict,
+        grade=check.grade,
+        unmet=check.unmet,
+        insufficient=check.insufficient,
+    )
+
+
 def evaluate(
     standard: Standard,
     operator: Operator,
@@ -163,7 +213,6 @@ def evaluate(
     prepared = prepare(standard, operator.name, rows, period)
     verdicts: list[KpiVerdict] = []
     for kpi in standard.kpis:
-        limit = operator.limit_for(standard, kpi)
         data = kpi_data(kpi, prepared)
         check = check_sampling(
             standard, data.samples, data.per_env, len(data.clusters), data.close_samples
@@ -173,39 +222,18 @@ def evaluate(
             estimate = _estimate(
                 kpi, data.numerators, data.denominators, confidence, resamples, seed
             )
-        if estimate is None or not check.sufficient:
-            verdict = Verdict.INSUFFICIENT_DATA
-        else:
-            verdict = decide(estimate.value, estimate.low, estimate.high, kpi.comparator, limit)
         verdicts.append(
-            KpiVerdict(
-                standard_id=standard.id,
-                kpi_id=kpi.id,
-                name_vi=kpi.name_vi,
-                name_en=kpi.name_en,
-                metric=kpi.metric,
-                operator=operator.name,
-                technology=standard.technology,
+            kpi_verdict(
+                standard,
+                operator,
+                kpi,
+                estimate,
+                check,
                 area=area,
-                period_start=period.start,
-                period_end=period.end,
-                comparator=kpi.comparator,
-                limit=limit,
-                unit=kpi.unit,
-                value=None if estimate is None else estimate.value,
-                ci_low=None if estimate is None else estimate.low,
-                ci_high=None if estimate is None else estimate.high,
-                confidence=confidence,
-                method="wilson" if kpi.is_share else "bootstrap",
-                design_effect=None if estimate is None else estimate.design_effect,
+                period=period,
                 samples=data.samples,
                 probe_days=len(data.clusters),
-                per_env=check.per_env,
-                close_samples=check.close_samples,
-                verdict=verdict,
-                grade=check.grade,
-                unmet=check.unmet,
-                insufficient=check.insufficient,
+                confidence=confidence,
             )
         )
     return Assessment(
