@@ -98,8 +98,9 @@ def write_files(
         "persistence true",
         f"persistence_location {persistence_dir}",
         "max_queued_messages 1000000",
-        # Ingest acks after commit, so a batch can be no larger than this window.
-        "max_inflight_messages 1000",
+        # Ingest acks after commit, so a batch can be no larger than this window;
+        # twice the default batch lets the next batch arrive while one is stored.
+        "max_inflight_messages 5000",
         f"listener {port} {bind}",
     ]
     if tls:

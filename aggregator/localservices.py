@@ -71,7 +71,7 @@ class Mosquitto:
             f"persistence_location {self.directory}/",
             "autosave_interval 1",
             "max_queued_messages 1000000",
-            "max_inflight_messages 1000",
+            "max_inflight_messages 5000",
             "log_dest stderr",
             "log_type error",
             "log_type warning",

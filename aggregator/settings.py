@@ -30,7 +30,7 @@ class BrokerSettings:
 
 @dataclass(frozen=True)
 class IngestSettings:
-    batch_size: int = 500
+    batch_size: int = 2000
     batch_ms: int = 200
     max_payload_bytes: int = 16_384
     max_clock_skew_s: int = 300
@@ -105,7 +105,7 @@ def load(path: Path | str | None) -> Settings:
 
     i = root.section("ingest")
     ingest = IngestSettings(
-        batch_size=i.int("batch_size", 500, min=1, max=100_000),
+        batch_size=i.int("batch_size", 2000, min=1, max=100_000),
         batch_ms=i.int("batch_ms", 200, min=1, max=60_000),
         max_payload_bytes=i.int("max_payload_bytes", 16_384, min=256),
         max_clock_skew_s=i.int("max_clock_skew_s", 300, min=0),
