@@ -15,11 +15,11 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 from psycopg.rows import dict_row
 
-from aggregator.compliance import Assessment, Operator, Period, Rollup, Standard, evaluate
+from aggregator.compliance import Assessment, Operator, Period, Rollup, Standard
 from aggregator.compliance.clusters import VIETNAM_TZ
 from aggregator.compliance.rollup import COLUMNS, KEY_COLUMNS
 from aggregator.compliance.samples import NO_TECH
-from aggregator.national import period_range
+from aggregator.national import national_table, period_range
 
 _HISTS = [c for c in COLUMNS if c.endswith("_hist")]
 _SCALARS = [c for c in COLUMNS if c not in KEY_COLUMNS and c not in _HISTS]
@@ -76,7 +76,11 @@ def _histogram_query(area: str) -> str:
 def rollups_for(
     conn: psycopg.Connection, standard: Standard, operator: str, area: str, period: Period
 ) -> list[Rollup]:
-    """Day-level rollups of ``operator`` in ``area`` (an area id, one H3 cell, or "all")."""
+    """Day-level rollups of ``operator`` in ``area`` (an area id, one H3 cell, or "all").
+
+    Summed straight from the hourly rollups, the plain way: the reference
+    that the national table is checked against (tests, ``bench/query.py``).
+    """
     start, end = period_bounds(period)
     params = {
         "op": operator,
@@ -124,9 +128,12 @@ def assess(
 ) -> Assessment:
     """The engine's verdict on ``area`` (an area id, one H3 cell, or "all") for ``period``.
 
-    It reads the hourly rollups directly. The faster daily path
-    (:func:`aggregator.national.national_table`) disagreed with raw records for
-    moving probes in the query benchmark, so it is not used for verdicts yet.
+    Read through :func:`aggregator.national.national_table`, the path every
+    compliance table takes (daily rollups plus the hourly rows changed since
+    the last refresh); it gives what :func:`evaluate` gives on
+    :func:`rollups_for`'s rows, which the query benchmark checks.
     """
-    rows = rollups_for(conn, standard, operator.name, area, period)
-    return evaluate(standard, operator, rows, area=area_name or area, period=period)
+    [(_, result)] = national_table(
+        conn, [standard], [operator], period, areas=[(area, area_name or area)]
+    )
+    return result

@@ -10,7 +10,9 @@ since the last refresh, found through ``rollups.updated_at``: a record that
 arrives late, days after its hour, changes its hourly row's ``updated_at`` and
 so its day is rebuilt on the next refresh. Readers never depend on the refresh
 having run: :mod:`aggregator.national` reads hourly rows for whatever changed
-since the watermark, so a refresh only makes queries faster, never different.
+since the watermark, so a refresh only makes queries faster, never different
+(beyond the last bits of a floating-point sum, which the database adds in
+whatever order its rows come).
 """
 
 from __future__ import annotations

@@ -17,20 +17,20 @@ The answer is the engine's own, not an approximation of it:
 * the same statistics: shares through :func:`~aggregator.compliance.stats.clustered_share`
   itself; means through the bootstrap of
   :func:`~aggregator.compliance.stats.bootstrap_mean` reproduced draw for draw.
-  Its resample indices depend only on the seed and the number of clusters,
-  so every KPI and area with the same cluster count shares one index matrix,
-  and the per-resample sums are the same numpy reductions, hence bit-identical;
+  Its resamples depend only on the seed and the number of clusters, so every
+  KPI and area with the same cluster count shares one resample matrix, and
+  all their totals are one matrix product;
 * the same sampling checks and verdicts (:func:`check_sampling`, :func:`decide`).
 
 Only sums of floating-point values can differ from the engine's in the last
 bits: the database adds a probe-day's values in its own order where the
-engine uses ``math.fsum``.
+engine uses ``math.fsum``, and one matrix product over many columns may add
+in another order than one over two.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
@@ -48,14 +48,18 @@ from aggregator.compliance.histogram import FIELD_EDGES, GAP_EDGES_S, RSRP_EDGES
 from aggregator.compliance.samples import NO_TECH, UNKNOWN
 from aggregator.compliance.sampling import check_sampling
 from aggregator.compliance.standards import Kpi
-from aggregator.compliance.stats import Estimate, clustered_share, z_value
+from aggregator.compliance.stats import (
+    MAX_CELLS,
+    Estimate,
+    clustered_share,
+    resample_counts,
+    z_value,
+)
 from aggregator.compliance.verdicts import kpi_verdict
 from aggregator.daily import KEYS, LOCAL_TZ, Field, copy_out, day_bounds, watermark
 
 ALL = "all"
 ENV_CODES: tuple[str, ...] = (*ENVIRONMENTS, UNKNOWN)
-# Resample-index cells (resamples x clusters) drawn at once: ~32 MB of int64.
-_BLOCK_CELLS = 4_000_000
 
 
 def period_range(period: Period) -> tuple[datetime, datetime]:
@@ -125,16 +129,18 @@ def _query(standard: Standard, mapped: bool) -> str:
 
     ``mapped``: areas come from ``area_cells`` and explicit H3 cells; otherwise
     every row counts towards the single area ``%(all)s`` (the whole country).
+    Only the cells that occur in the period are looked up in ``area_cells``
+    (by its h3 index), rather than hashing every cell of every area.
     """
     keys = ", ".join(KEYS)
     same_key = " AND ".join(f"c.{k} = d.{k}" for k in KEYS)
     hourly_key = " AND ".join(f"r.{k} = c.{k}" for k in KEYS)
-    kpis = range(len(standard.kpis))
-    sums = ", ".join(f"sum(s.{x}{j})" for j in kpis for x in "ndc")
+    sums = ", ".join(f"sum(s.{x}{j})" for j in range(len(standard.kpis)) for x in "ndc")
     if mapped:
         area_map = """, area_map AS (
-    SELECT ac.h3, x.a FROM area_cells ac
-    JOIN unnest(%(area_ids)s::text[], %(area_ords)s::int[]) AS x(id, a) ON x.id = ac.area_id
+    SELECT u.h3, (%(area_ords)s::int[])[array_position(%(area_ids)s::text[], ac.area_id)] AS a
+    FROM (SELECT DISTINCT h3 FROM src) u JOIN area_cells ac ON ac.h3 = u.h3
+    WHERE ac.area_id = ANY(%(area_ids)s::text[])
     UNION ALL SELECT * FROM unnest(%(cells)s::text[], %(cell_ords)s::int[]) AS y(h3, a)
 )"""
         join = "JOIN area_map m ON m.h3 = s.h3"
@@ -150,8 +156,8 @@ WITH changed AS MATERIALIZED (
           AND hour >= %(start)s AND hour < %(end)s
           AND op = ANY(%(ops)s) AND tech = ANY(%(techs)s)
     ) recent
-){area_map},
-src AS (
+),
+src AS MATERIALIZED (
     SELECT d.day, d.h3, d.op, d.probe, d.env, {_row_columns(standard, "d.", True)}
     FROM rollups_daily d
     WHERE d.day >= %(first)s AND d.day <= %(last)s
@@ -162,7 +168,7 @@ src AS (
     FROM changed c JOIN rollups r ON {hourly_key}
      AND r.hour >= c.day_start AND r.hour < c.day_start + interval '1 day'
     WHERE r.hour >= %(start)s AND r.hour < %(end)s
-)
+){area_map}
 SELECT GROUPING(s.probe)::int, m.a::int, o.o::int,
        (coalesce(array_position(%(envs)s::text[], s.env), 0) - 1)::int, {sums}
 FROM src s {join}
@@ -238,14 +244,14 @@ def clear_memo() -> None:
 def _same_k(
     tasks: Sequence[_Task], k: int, confidence: float, resamples: int, seed: int
 ) -> list[Estimate]:
-    """Bootstraps of tasks with ``k`` clusters each, on one shared stream of resample indices.
+    """Bootstraps of tasks with ``k`` clusters each, on one shared stream of resamples.
 
-    ``bootstrap_mean`` draws ``rng.integers(0, k, size=(block, k))`` from a
-    fresh ``default_rng(seed)``; numpy's stream does not depend on how the
-    draws are split into blocks, so the rows here are its rows, and each
-    resample's sums are the same ``take(...).sum(axis=1)`` reductions.
-    Columns shared by several tasks (two means with the same denominators)
-    are gathered once.
+    ``bootstrap_mean`` draws its resamples from a fresh ``default_rng(seed)``
+    through :func:`resample_counts`; numpy's stream does not depend on how the
+    draws are split into blocks, so the resamples here are its resamples, and
+    every task's totals come out of one matrix product instead of one per
+    task. Columns shared by several tasks (two means with the same
+    denominators) are multiplied once.
     """
     columns: list[np.ndarray] = []
     position: dict[bytes, int] = {}
@@ -259,19 +265,18 @@ def _same_k(
                 columns.append(column)
             pair.append(position[key])
         pairs.append(pair)
-    totals = np.empty((len(columns), resamples))
+    matrix = np.column_stack(columns)
+    totals = np.empty((resamples, len(columns)))
     rng = np.random.default_rng(seed)
-    block = max(1, _BLOCK_CELLS // k)
+    block = max(1, MAX_CELLS // k)
     for start in range(0, resamples, block):
         size = min(block, resamples - start)
-        idx = rng.integers(0, k, size=(size, k))
-        for c, column in enumerate(columns):
-            totals[c, start : start + size] = np.take(column, idx).sum(axis=1)
+        totals[start : start + size] = resample_counts(rng, k, size) @ matrix
     numerators = np.array([p[0] for p in pairs])
     denominators = np.array([p[1] for p in pairs])
-    ratios = totals[numerators] / totals[denominators]
+    ratios = totals[:, numerators] / totals[:, denominators]
     tail = (1.0 - confidence) / 2.0
-    lows, highs = np.quantile(ratios, [tail, 1.0 - tail], axis=1)
+    lows, highs = np.quantile(ratios, [tail, 1.0 - tail], axis=0)
     return [
         Estimate(float(t.sums.sum() / t.counts.sum()), float(lo), float(hi), "bootstrap")
         for t, lo, hi in zip(tasks, lows, highs, strict=True)
@@ -286,8 +291,9 @@ def bootstrap_means(
 ) -> list[Estimate]:
     """``bootstrap_mean(sums, counts, confidence, resamples, seed)`` for many (sums, counts).
 
-    Grouped by cluster count, one thread per group at a time (numpy releases
-    the GIL while drawing and summing), memoised by exact input.
+    Grouped by cluster count, memoised by exact input. The interval bounds
+    equal ``bootstrap_mean``'s up to the last bits of a floating-point sum
+    (the matrix product adds in its own order).
     """
     z_value(confidence)
     if resamples < 1:
@@ -305,18 +311,11 @@ def bootstrap_means(
         results[i] = _MEMO.get(digest)
         if results[i] is None:
             by_k.setdefault(len(task.counts), []).append(i)
-
-    def run(k: int) -> None:
-        members = by_k[k]
+    for k, members in by_k.items():
         estimates = _same_k([prepared[i] for i in members], k, confidence, resamples, seed)
         for i, estimate in zip(members, estimates, strict=True):
             results[i] = estimate
             _MEMO.put(digests[i], estimate)
-
-    # Largest first, so the two cores finish together.
-    order = sorted(by_k, reverse=True)
-    with ThreadPoolExecutor(max_workers=max(1, min(len(order), os.cpu_count() or 1))) as pool:
-        list(pool.map(run, order))
     return [r for r in results if r is not None]
 
 
@@ -397,28 +396,61 @@ def _split(rows: np.ndarray, standard: Standard, n_ops: int, groups: int) -> lis
     return result
 
 
-def _standard_rows(
-    conn: psycopg.Connection,
-    standard: Standard,
-    base: dict[str, object],
-    areas: tuple[list[tuple[int, str]], list[tuple[int, str]], list[int]],
-    n_ops: int,
-    groups: int,
-) -> list[list[_KpiData]]:
-    """Per group and KPI of ``standard``: ``areas`` is (stored areas, H3 cells, "all")."""
-    ids, cells, whole = areas
-    params = {**base, "techs": [*standard.record_techs, NO_TECH]}
-    parts = []
-    if ids or cells:
-        parts.append(_fetch(conn, _query(standard, True), params, len(standard.kpis)))
-    for a in whole:
-        parts.append(
-            _fetch(conn, _query(standard, False), {**params, "all": a}, len(standard.kpis))
-        )
+@dataclass(frozen=True)
+class _Job:
+    """What every standard's part of one table shares."""
+
+    base: dict[str, object]
+    areas: tuple[list[tuple[int, str]], list[tuple[int, str]], list[int]]
+    n_ops: int
+    groups: int
+    method: tuple[float, int, int]  # confidence, resamples, seed
+
+
+_Part = tuple[list[list[_KpiData]], dict[tuple[int, int], Estimate]]
+
+
+def _standard_part(conn: psycopg.Connection, standard: Standard, job: _Job) -> _Part:
+    """One standard's numbers per (group, KPI), and the estimate of every KPI with data."""
+    ids, cells, whole = job.areas
+    with conn.transaction():
+        # Hundreds of expressions, run once each over a day-level table: compiling
+        # them (JIT) would cost more than it saves.
+        conn.execute("SET LOCAL jit = off")
+        params = {**job.base, "mark": watermark(conn), "techs": [*standard.record_techs, NO_TECH]}
+        parts = []
+        kpis = len(standard.kpis)
+        if ids or cells:
+            parts.append(_fetch(conn, _query(standard, True), params, kpis))
+        for a in whole:
+            parts.append(_fetch(conn, _query(standard, False), {**params, "all": a}, kpis))
     rows = np.concatenate(parts)
     if len(parts) > 1:
         rows = rows[np.lexsort((np.arange(len(rows)), rows["o"], rows["a"], rows["gs"]))]
-    return _split(rows, standard, n_ops, groups)
+    data = _split(rows, standard, job.n_ops, job.groups)
+
+    confidence, resamples, seed = job.method
+    estimates: dict[tuple[int, int], Estimate] = {}
+    means: list[tuple[int, int]] = []
+    tasks: list[tuple[np.ndarray, np.ndarray]] = []
+    for g in range(job.groups):
+        for j, kpi in enumerate(standard.kpis):
+            found = data[g][j]
+            if not len(found.denominators):
+                continue
+            if kpi.is_share:
+                estimates[g, j] = _share(found, confidence)
+            else:
+                means.append((g, j))
+                tasks.append((found.numerators, found.denominators))
+    estimates.update(zip(means, bootstrap_means(tasks, confidence, resamples, seed), strict=True))
+    return data, estimates
+
+
+def _on_own_connection(conn: psycopg.Connection, standard: Standard, job: _Job) -> _Part:
+    """:func:`_standard_part` on a new connection to ``conn``'s database (committed rows)."""
+    with psycopg.connect(conn.info.dsn, password=conn.info.password) as other:
+        return _standard_part(other, standard, job)
 
 
 def _areas_of(conn: psycopg.Connection, level: str) -> list[tuple[str, str]]:
@@ -447,11 +479,16 @@ def national_table(
     stored area of ``level``, by name. Each assessment equals
     ``evaluate(standard, operator, rows, area=name, period=period)`` on the
     area's day-level rows (see the module docstring for why exactly).
+
+    Each standard is one statement and its own bootstraps; the second and
+    later standards run in parallel with the first on connections of their
+    own, so the database works on one while numpy works on another. Those
+    connections see committed rows only.
     """
     standards = list(standards)
     operators = list(operators)
     areas = list(areas) if areas is not None else _areas_of(conn, level)
-    if not areas or not operators:
+    if not areas or not operators or not standards:
         return []
     start, end = period_range(period)
     n_ops, n_areas = len(operators), len(areas)
@@ -472,44 +509,22 @@ def national_table(
         "cells": [aid for _, aid in cells],
         "cell_ords": [a for a, _ in cells],
     }
-    with conn.transaction():
-        # Hundreds of expressions, run once each over a day-level table: compiling
-        # them (JIT) would cost more than it saves.
-        conn.execute("SET LOCAL jit = off")
-        base["mark"] = watermark(conn)
-        per_standard = [
-            _standard_rows(conn, standard, base, (ids, cells, whole), n_ops, groups)
-            for standard in standards
-        ]
-
-    tasks: list[tuple[np.ndarray, np.ndarray]] = []
-    estimates: dict[tuple[int, int, int], Estimate | int] = {}
-    for s, standard in enumerate(standards):
-        for g in range(groups):
-            for j, kpi in enumerate(standard.kpis):
-                data = per_standard[s][g][j]
-                if not len(data.denominators):
-                    continue
-                if kpi.is_share:
-                    estimates[s, g, j] = _share(data, confidence)
-                else:
-                    estimates[s, g, j] = len(tasks)
-                    tasks.append((data.numerators, data.denominators))
-    means = bootstrap_means(tasks, confidence, resamples, seed)
+    job = _Job(base, (ids, cells, whole), n_ops, groups, (confidence, resamples, seed))
+    with ThreadPoolExecutor(max_workers=max(1, len(standards) - 1)) as pool:
+        others = [pool.submit(_on_own_connection, conn, std, job) for std in standards[1:]]
+        parts = [_standard_part(conn, standards[0], job), *(f.result() for f in others)]
 
     result = []
-    for s, standard in enumerate(standards):
+    for (data, estimates), standard in zip(parts, standards, strict=True):
         for a, (area_id, name) in enumerate(areas):
             for o, operator in enumerate(operators):
                 g = a * n_ops + o
                 verdicts = []
                 for j, kpi in enumerate(standard.kpis):
-                    found = estimates.get((s, g, j))
-                    estimate = means[found] if isinstance(found, int) else found
-                    data = per_standard[s][g][j]
+                    estimate = estimates.get((g, j))
                     verdicts.append(
                         _kpi_verdict(
-                            standard, operator, kpi, data, estimate, name, period, confidence
+                            standard, operator, kpi, data[g][j], estimate, name, period, confidence
                         )
                     )
                 assessment = _assessment(

@@ -7,9 +7,10 @@ import contextlib
 import logging
 import signal
 
+import psycopg
 import uvicorn
 
-from aggregator import ingest
+from aggregator import daily, ingest
 from aggregator.api import create_app
 from aggregator.settings import Settings
 
@@ -21,6 +22,29 @@ class _Server(uvicorn.Server):
 
     def capture_signals(self) -> contextlib.AbstractContextManager[None]:
         return contextlib.nullcontext()
+
+
+async def refresh_daily_rollups(settings: Settings, stop: asyncio.Event) -> None:
+    """Fold changed hourly rollups into ``rollups_daily`` every ``compliance.refresh_s``.
+
+    Compliance tables read the daily rows plus whatever changed since the last
+    refresh, so a late or failed refresh makes them slower, never wrong: a
+    failure is logged and tried again next time rather than stopping `serve`.
+    """
+    while not stop.is_set():
+        try:
+            rows = await asyncio.to_thread(_refresh_once, settings.dsn)
+            if rows:
+                log.info("daily rollups: %d rows refreshed", rows)
+        except psycopg.Error as exc:
+            log.warning("daily rollups not refreshed (%s); trying again later", exc)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=settings.compliance.refresh_s)
+
+
+def _refresh_once(dsn: str) -> int:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        return daily.refresh_daily(conn)
 
 
 async def serve(settings: Settings, *, with_ingest: bool = True, with_api: bool = True) -> int:
@@ -48,6 +72,9 @@ async def serve(settings: Settings, *, with_ingest: bool = True, with_api: bool 
         )
         server = _Server(config)
         tasks.append(asyncio.create_task(server.serve(), name="API"))
+        tasks.append(
+            asyncio.create_task(refresh_daily_rollups(settings, stop), name="daily refresh")
+        )
     if with_ingest:
         tasks.append(asyncio.create_task(ingest.run(settings, stats, stop), name="ingest"))
     if with_api:

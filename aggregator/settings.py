@@ -56,6 +56,7 @@ class ComplianceSettings:
     operators_file: Path = PROJECT_CONFIG / "operators.toml"
     areas_dir: Path = PROJECT_CONFIG / "areas"
     raw_retention_days: int = 400
+    refresh_s: int = 60
     grace_1_days: int = 30
     grace_2_days: int = 30
     notices_need_evidence: bool = True
@@ -136,6 +137,7 @@ def load(path: Path | str | None) -> Settings:
         operators_file=where("operators_file", "operators.toml"),
         areas_dir=where("areas_dir", "areas"),
         raw_retention_days=c.int("raw_retention_days", 400, min=1),
+        refresh_s=c.int("refresh_s", 60, min=1, max=86_400),
         grace_1_days=c.int("grace_1_days", 30, min=0),
         grace_2_days=c.int("grace_2_days", 30, min=0),
         notices_need_evidence=c.bool("notices_need_evidence", True),

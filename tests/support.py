@@ -33,7 +33,8 @@ def write_aggregator_config(path: Path, dsn: str, broker: Mosquitto, api_port: i
         f'[broker]\nhost = "127.0.0.1"\nport = {broker.port}\n'
         f'client_id = "ingest-{uuid.uuid4().hex[:8]}"\n\n'
         f"[ingest]\nbatch_ms = 50\n\n"
-        f'[api]\nhost = "127.0.0.1"\nport = {api_port}\n'
+        f'[api]\nhost = "127.0.0.1"\nport = {api_port}\n\n'
+        "[compliance]\nrefresh_s = 1\n"
     )
     return path
 

@@ -107,6 +107,8 @@ def test_rollups_match_a_rebuild_from_stored_records(aggregator, broker, db_dsn)
     publish(broker, TOPIC.format("bk-03"), payloads[10:])  # overlap: redelivered records
     assert wait_until(lambda: count(db_dsn, "SELECT count(*) FROM records") == 31)
     assert wait_until(lambda: count(db_dsn, "SELECT sum(records) FROM rollups") == 31)
+    # serve folds the hourly rollups into the daily ones on its own (every second here).
+    assert wait_until(lambda: count(db_dsn, "SELECT sum(records) FROM rollups_daily") == 31)
     with psycopg.connect(db_dsn) as conn:
         cur = conn.cursor(row_factory=psycopg.rows.dict_row)
         stored = cur.execute(

@@ -21,8 +21,20 @@ from statistics import NormalDist
 
 import numpy as np
 
-# Upper bound on resample-index cells held at once (resamples x clusters).
-_MAX_CELLS = 4_000_000
+# Upper bound on resample cells held at once (resamples x clusters).
+MAX_CELLS = 4_000_000
+
+
+def resample_counts(rng: np.random.Generator, k: int, size: int) -> np.ndarray:
+    """How often each of ``k`` clusters is drawn in each of ``size`` resamples.
+
+    A float matrix (size x k) built from ``rng.integers(0, k, size=(size, k))``,
+    so a resample's totals are one matrix product: far cheaper than gathering
+    the drawn clusters' values one by one, and the same draws.
+    """
+    idx = rng.integers(0, k, size=(size, k))
+    idx += np.arange(0, size * k, k)[:, None]
+    return np.bincount(idx.ravel(), minlength=size * k).reshape(size, k).astype(float)
 
 
 @dataclass(frozen=True)
@@ -93,7 +105,7 @@ def bootstrap_mean(
     """Mean (sum of sums / sum of counts) with a cluster bootstrap percentile interval.
 
     Each resample draws as many clusters as there are, with replacement, and
-    recomputes the ratio. Index matrices are drawn in blocks so thousands of
+    recomputes the ratio. Resamples are drawn in blocks so thousands of
     clusters stay within a few tens of megabytes.
     """
     sums = np.asarray(sums, dtype=float)
@@ -106,11 +118,12 @@ def bootstrap_mean(
     k = len(counts)
     rng = np.random.default_rng(seed)
     ratios = np.empty(resamples)
-    block = max(1, _MAX_CELLS // k)
+    block = max(1, MAX_CELLS // k)
+    columns = np.column_stack((sums, counts))
     for start in range(0, resamples, block):
         size = min(block, resamples - start)
-        idx = rng.integers(0, k, size=(size, k))
-        ratios[start : start + size] = sums[idx].sum(axis=1) / counts[idx].sum(axis=1)
+        totals = resample_counts(rng, k, size) @ columns
+        ratios[start : start + size] = totals[:, 0] / totals[:, 1]
     tail = (1.0 - confidence) / 2.0
     low, high = np.quantile(ratios, [tail, 1.0 - tail])
     return Estimate(float(sums.sum() / counts.sum()), float(low), float(high), "bootstrap")

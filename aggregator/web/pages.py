@@ -24,11 +24,12 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from aggregator import areas as areas_mod
 from aggregator import auth
-from aggregator.assess import assess, period_bounds
+from aggregator.assess import period_bounds
 from aggregator.auth import Caller
 from aggregator.columns import H3_RESOLUTION
 from aggregator.compliance import Assessment, Period, Standard, Verdict
 from aggregator.compliance.render import to_jsonable
+from aggregator.national import national_table
 from aggregator.web import labels as L
 from aggregator.web import queries
 from aggregator.web.charts import colours, line_chart
@@ -313,15 +314,9 @@ def _assessments(
     else:
         _check_area(conn, area)
         area_list = [(area, queries.area_name(conn, area) or area)]
-    result = []
-    for std_id, std in ctx.standards.items():
-        if standard is not None and std_id != standard:
-            continue
-        for area_id, name in area_list:
-            for op_name, op in ctx.operators.items():
-                if operator is None or op_name == operator:
-                    result.append((area_id, assess(conn, std, op, area_id, period, area_name=name)))
-    return result
+    standards = [s for i, s in ctx.standards.items() if standard in (None, i)]
+    operators = [o for n, o in ctx.operators.items() if operator in (None, n)]
+    return national_table(conn, standards, operators, period, areas=area_list)
 
 
 @router.get("/compliance", response_class=HTMLResponse)
