@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 import threading
 import time
@@ -13,6 +14,7 @@ import pytest
 
 from agent.config import ConfigError, Section
 from agent.signal import SignalError, create, parse_capture
+from agent.signal.operators import sim_operator
 from agent.signal.quectel import Operator, QuectelSignal, at_command, parse, parse_cops
 
 FIXTURES = Path(__file__).parent / "fixtures" / "signal"
@@ -339,6 +341,7 @@ def modem() -> Iterator[FakeModem]:
         {
             'AT+QENG="servingcell"': fixture("quectel-qeng-nsa-rm500q.txt"),
             "AT+COPS=3,2;+COPS?": COPS_REPLY,
+            "AT+CIMI": fixture("at-cimi-vinaphone.txt"),
         }
     )
     yield fake
@@ -349,7 +352,7 @@ def test_source_reads_serving_cell_and_operator_over_serial(modem: FakeModem) ->
     source = create("quectel", options(source="quectel", port=modem.path, timeout_s=3.0))
     assert isinstance(source, QuectelSignal)
     reading = source.read()
-    assert modem.commands == ['AT+QENG="servingcell"', "AT+COPS=3,2;+COPS?"]
+    assert modem.commands == ['AT+QENG="servingcell"', "AT+COPS=3,2;+COPS?", "AT+CIMI"]
     assert reading.errors == []
     assert reading.net == {
         "service": True,
@@ -357,6 +360,7 @@ def test_source_reads_serving_cell_and_operator_over_serial(modem: FakeModem) ->
         "mnc": 2,
         "tech": "NR-NSA",
         "op": "VinaPhone",
+        "sim_op": "VinaPhone",
         "state": "NOCONN",
     }
     assert (reading.sig or {})["nr_rsrp_dbm"] == -89
@@ -387,6 +391,16 @@ def test_operator_query_failure_falls_back_to_cell_plmn(modem: FakeModem) -> Non
     assert reading.net["mcc"] == 452 and reading.net["mnc"] == 2
     assert reading.errors[0].startswith("modem_failed:")
     assert "operator taken from the serving cell" in reading.errors[0]
+
+
+def test_no_sim_is_reported_and_the_reading_kept(modem: FakeModem) -> None:
+    modem.replies["AT+CIMI"] = "AT+CIMI\r\r\n+CME ERROR: 10\r\n"  # SIM not inserted
+    reading = QuectelSignal(options(port=modem.path, timeout_s=3.0)).read()
+    assert reading.net["op"] == "VinaPhone" and "sim_op" not in reading.net
+    assert reading.errors == [
+        f"modem_failed: {modem.path}: AT+CIMI answered +CME ERROR: 10 "
+        "(the SIM's operator is unknown)"
+    ]
 
 
 def test_unreadable_reply_raises(modem: FakeModem) -> None:
@@ -425,21 +439,28 @@ def fake_mmcli(directory: Path, script: str) -> None:
 def test_source_via_mmcli_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     bin_dir = tmp_path / "bin"
     (tmp_path / "qeng.txt").write_text(fixture("quectel-qeng-nsa-mmcli.txt"))
+    (tmp_path / "cimi.txt").write_text(fixture("at-cimi-mobifone-mmcli.txt"))
     fake_mmcli(
         bin_dir,
         f'echo "$@" >> {tmp_path}/calls\n'
         'case "$3" in\n'
         f"  --command=AT+QENG=*) cat {tmp_path}/qeng.txt ;;\n"
         '  --command=AT+COPS*) echo "response: \'+COPS: 0,2,\\"45202\\",13\'" ;;\n'
+        f"  --command=AT+CIMI) cat {tmp_path}/cimi.txt ;;\n"
         "  *) echo 'error: unexpected' >&2; exit 1 ;;\n"
         "esac\n",
     )
     monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
     reading = QuectelSignal(options(via="mmcli", modem="0")).read()
     calls = (tmp_path / "calls").read_text().splitlines()
-    assert calls == ['-m 0 --command=AT+QENG="servingcell"', "-m 0 --command=AT+COPS=3,2;+COPS?"]
+    assert calls == [
+        '-m 0 --command=AT+QENG="servingcell"',
+        "-m 0 --command=AT+COPS=3,2;+COPS?",
+        "-m 0 --command=AT+CIMI",
+    ]
     assert reading.errors == []
     assert reading.net["tech"] == "NR-NSA"
+    assert reading.net["sim_op"] == "MobiFone"  # a MobiFone SIM roaming on VinaPhone
     assert (reading.net["mcc"], reading.net["mnc"]) == (452, 2)
 
 
@@ -455,3 +476,25 @@ def test_mmcli_command_refused_outside_debug_mode(
     reading = QuectelSignal(options(via="mmcli")).read()
     assert reading.net == {"service": False}
     assert "only allowed in debug mode" in reading.errors[0]
+
+
+@pytest.mark.parametrize(
+    ("cimi", "operator"),
+    [
+        ("at-cimi-viettel.txt", "Viettel"),
+        ("at-cimi-vinaphone.txt", "VinaPhone"),
+        ("at-cimi-mobifone-mmcli.txt", "MobiFone"),
+    ],
+)
+def test_no_service_reading_names_the_sims_operator_from_cimi(cimi: str, operator: str) -> None:
+    reading = parse(fixture("quectel-qeng-14.txt") + "\n" + fixture(cimi))
+    assert reading.net == {"service": False, "state": "SEARCH", "sim_op": operator}
+    imsi = re.search(r"\d{15}", fixture(cimi)).group()
+    assert imsi not in repr(reading)  # the subscriber's identity is not kept
+
+
+def test_sim_operator_needs_a_known_unambiguous_imsi() -> None:
+    assert sim_operator("452040123456789") == "Viettel"
+    assert sim_operator("452990123456789") is None  # not an operator we know
+    assert sim_operator("45204") is None  # too short to be an IMSI
+    assert sim_operator("ERROR") is None

@@ -24,6 +24,19 @@ def operator_name(
     return VIETNAM.get(key)
 
 
+def sim_operator(imsi: str) -> str | None:
+    """The home operator of a SIM from its IMSI (``AT+CIMI``), when that is certain.
+
+    An IMSI is MCC, MNC and the subscriber number, and does not say whether
+    its MNC has two digits or three: both are tried, and a name is returned
+    only when exactly one of them is a known operator.
+    """
+    if not imsi.isdigit() or len(imsi) < 6:
+        return None
+    names = {operator_name(int(imsi[:3]), int(imsi[3 : 3 + n])) for n in (2, 3)} - {None}
+    return names.pop() if len(names) == 1 else None
+
+
 def split_plmn(code: Any) -> tuple[int | None, int | None]:
     """``"45204"`` -> (452, 4), ``"311480"`` -> (311, 480); anything else -> unknown."""
     text = str(code or "").strip()

@@ -15,7 +15,8 @@ real measurement), ``NOCONN`` (registered, idle) and ``CONNECT``.
 
 The registered network comes from ``AT+COPS?`` when asked: with a shared
 radio network the serving cell's PLMN is the host operator's, not the one the
-probe's SIM is registered with.
+probe's SIM is registered with. The SIM's own operator comes from the IMSI
+(``AT+CIMI``), so a reading without service is still attributed.
 
 The port is talked to with termios and os only, so the probe needs no
 pyserial. When ModemManager owns the AT ports, ``via = "mmcli"`` sends the
@@ -37,7 +38,7 @@ from typing import Any
 from agent.command import CommandFailed, run_command
 from agent.config import Section
 from agent.signal import SignalError, SignalReading
-from agent.signal.operators import operator_name, split_plmn
+from agent.signal.operators import operator_name, sim_operator, split_plmn
 
 QENG = "+QENG:"
 LTE_RATS = ("LTE", "CAT-M", "EMTC", "CAT-NB", "NBIOT")
@@ -50,6 +51,8 @@ NR_BW_MHZ |= {11: 90, 12: 100, 13: 200, 14: 400}
 COPS_ACT = {0: "GSM", 1: "GSM", 2: "WCDMA", 3: "GSM", 4: "WCDMA", 5: "WCDMA", 6: "WCDMA"}
 COPS_ACT |= {7: "LTE", 9: "LTE", 10: "LTE", 11: "NR-SA", 12: "NR-SA", 13: "NR-NSA"}
 COPS_STATUS = {0: "unknown", 1: "available", 2: "current", 3: "forbidden"}
+# AT+CIMI's reply: a line of digits, bare or quoted by ``mmcli --command``.
+_IMSI = re.compile(r"^\s*(?:response:\s*')?(\d{6,15})'?\s*$", re.MULTILINE)
 _FINAL = re.compile(r"^(OK|ERROR|NO CARRIER|\+CM[ES] ERROR:.*)$")
 _COPS_CURRENT = re.compile(r"\+COPS:\s*(\d+)(?:\s*,\s*(\d+)\s*,\s*\"([^\"]*)\"(?:\s*,\s*(\d+))?)?")
 _COPS_ENTRY = re.compile(
@@ -161,6 +164,13 @@ def _lookup(values: list[str], index: int, table: dict[int, Any]) -> Any:
     return table.get(number) if isinstance(number, int) else None
 
 
+def _sim_op(text: str) -> str | None:
+    for imsi in _IMSI.findall(text):
+        if name := sim_operator(imsi):
+            return name
+    return None
+
+
 def _drop_none(values: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
 
@@ -255,7 +265,12 @@ def _gsm(v: list[str]) -> dict[str, Any]:
 
 
 def parse(text: str) -> SignalReading:
-    """Normalise an ``AT+QENG="servingcell"`` reply, optionally with an ``AT+COPS?`` reply."""
+    """Normalise an ``AT+QENG="servingcell"`` reply, optionally with ``AT+COPS?`` and ``AT+CIMI``.
+
+    From ``AT+CIMI`` only the SIM's operator is kept (``sim_op``, to whom a
+    no-service reading belongs), never the IMSI itself: it identifies the
+    subscriber.
+    """
     records = _records(text)
     if not records:
         raise SignalError(f"quectel: no +QENG record in the reply (starts {text.strip()[:40]!r})")
@@ -318,6 +333,7 @@ def parse(text: str) -> SignalReading:
         "mnc": mnc,
         "tech": tech,
         "op": operator_name(mcc, mnc) or name,
+        "sim_op": _sim_op(text),
         "state": state,
     }
     return SignalReading(net=_drop_none(net), sig=sig or None, errors=errors)
@@ -398,6 +414,10 @@ class QuectelSignal:
             reply += "\n" + self._ask("AT+COPS=3,2;+COPS?")
         except (ModemError, CommandFailed) as exc:
             errors.append(f"modem_failed: {exc} (operator taken from the serving cell)")
+        try:
+            reply += "\n" + self._ask("AT+CIMI")
+        except (ModemError, CommandFailed) as exc:
+            errors.append(f"modem_failed: {exc} (the SIM's operator is unknown)")
         reading = parse(reply)
         reading.errors[:0] = errors
         return reading
