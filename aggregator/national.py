@@ -31,6 +31,7 @@ in another order than one over two.
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
@@ -58,6 +59,7 @@ from aggregator.compliance.stats import (
 from aggregator.compliance.verdicts import kpi_verdict
 from aggregator.daily import KEYS, LOCAL_TZ, Field, copy_out, day_bounds, watermark
 
+log = logging.getLogger("giamsat.national")
 ALL = "all"
 ENV_CODES: tuple[str, ...] = (*ENVIRONMENTS, UNKNOWN)
 
@@ -447,10 +449,13 @@ def _standard_part(conn: psycopg.Connection, standard: Standard, job: _Job) -> _
     return data, estimates
 
 
-def _on_own_connection(conn: psycopg.Connection, standard: Standard, job: _Job) -> _Part:
-    """:func:`_standard_part` on a new connection to ``conn``'s database (committed rows)."""
-    with psycopg.connect(conn.info.dsn, password=conn.info.password) as other:
-        return _standard_part(other, standard, job)
+def _second_connection(conn: psycopg.Connection) -> psycopg.Connection | None:
+    """A new connection to ``conn``'s database, or None (logged) when none can be had."""
+    try:
+        return psycopg.connect(conn.info.dsn, password=conn.info.password)
+    except psycopg.OperationalError as exc:
+        log.warning("national table on one connection only: %s", exc)
+        return None
 
 
 def _areas_of(conn: psycopg.Connection, level: str) -> list[tuple[str, str]]:
@@ -481,9 +486,10 @@ def national_table(
     area's day-level rows (see the module docstring for why exactly).
 
     Each standard is one statement and its own bootstraps; the second and
-    later standards run in parallel with the first on connections of their
-    own, so the database works on one while numpy works on another. Those
-    connections see committed rows only.
+    later standards run on a second connection, in parallel with the first,
+    so the database works on one while numpy works on another. That
+    connection sees committed rows only; when it cannot be opened, every
+    standard runs on ``conn`` in turn.
     """
     standards = list(standards)
     operators = list(operators)
@@ -510,9 +516,13 @@ def national_table(
         "cell_ords": [a for a, _ in cells],
     }
     job = _Job(base, (ids, cells, whole), n_ops, groups, (confidence, resamples, seed))
-    with ThreadPoolExecutor(max_workers=max(1, len(standards) - 1)) as pool:
-        others = [pool.submit(_on_own_connection, conn, std, job) for std in standards[1:]]
-        parts = [_standard_part(conn, standards[0], job), *(f.result() for f in others)]
+    second = _second_connection(conn) if len(standards) > 1 else None
+    if second is None:
+        parts = [_standard_part(conn, standard, job) for standard in standards]
+    else:
+        with second, ThreadPoolExecutor(max_workers=1) as pool:
+            others = [pool.submit(_standard_part, second, std, job) for std in standards[1:]]
+            parts = [_standard_part(conn, standards[0], job), *(f.result() for f in others)]
 
     result = []
     for (data, estimates), standard in zip(parts, standards, strict=True):

@@ -1,12 +1,14 @@
 """Daily rollups and the country-wide table give the engine's answer, late arrivals included."""
 
 import dataclasses
+import uuid
 from collections import defaultdict
 from datetime import date, timedelta
 
 import numpy as np
 import psycopg
 import pytest
+from psycopg.conninfo import make_conninfo
 
 from aggregator import areas, daily, national
 from aggregator.compliance import Period, build_rollups, evaluate, load_operators, load_standards
@@ -160,3 +162,34 @@ def test_batched_bootstrap_is_the_engines_bootstrap_draw_for_draw():
             assert (got.method, got.value) == (one.method, one.value)
             # The same resamples; only the order of additions may differ.
             assert (got.low, got.high) == pytest.approx((one.low, one.high), rel=1e-12)
+
+
+def test_national_table_on_one_connection_when_a_second_is_refused(db_dsn, caplog):
+    """A role allowed one connection gets the same table, every standard in turn."""
+    samples = fleet()
+    store_rollups(db_dsn, [s for group in samples.values() for s in group])
+    found_areas = areas.load_areas(PROJECT_CONFIG / "areas")
+    names = [(pid, found_areas[pid].name) for pid in PROVINCES]
+    operators = [OPERATORS["Viettel"], OPERATORS["MobiFone"]]
+    role = f"lonely_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(db_dsn, autocommit=True) as admin:
+        areas.sync(admin, {pid: found_areas[pid] for pid in PROVINCES})
+        daily.refresh_daily(admin)
+        admin.execute(f"CREATE ROLE {role} LOGIN CONNECTION LIMIT 1")
+        admin.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}")
+        national.clear_memo()
+        both = national.national_table(admin, STANDARDS.values(), operators, PERIOD, areas=names)
+        try:
+            national.clear_memo()
+            with psycopg.connect(make_conninfo(db_dsn, user=role), autocommit=True) as lonely:
+                alone = national.national_table(
+                    lonely, STANDARDS.values(), operators, PERIOD, areas=names
+                )
+        finally:
+            admin.execute(f"DROP OWNED BY {role}")
+            admin.execute(f"DROP ROLE {role}")
+    assert "too many connections" in caplog.text  # the second connection was refused
+    assert len(alone) == len(both) == len(STANDARDS) * len(names) * len(operators)
+    for (area_a, a), (area_b, b) in zip(alone, both, strict=True):
+        assert area_a == area_b
+        assert_same(a, b)
