@@ -56,7 +56,7 @@ from aggregator.compliance.stats import (
     resample_counts,
     z_value,
 )
-from aggregator.compliance.verdicts import kpi_verdict
+from aggregator.compliance.verdicts import assessment, kpi_verdict
 from aggregator.daily import KEYS, LOCAL_TZ, Field, copy_out, day_bounds, watermark
 
 log = logging.getLogger("giamsat.national")
@@ -159,7 +159,7 @@ WITH changed AS MATERIALIZED (
           AND op = ANY(%(ops)s) AND tech = ANY(%(techs)s)
     ) recent
 ),
-src AS MATERIALIZED (
+src AS (
     SELECT d.day, d.h3, d.op, d.probe, d.env, {_row_columns(standard, "d.", True)}
     FROM rollups_daily d
     WHERE d.day >= %(first)s AND d.day <= %(last)s
@@ -537,37 +537,8 @@ def national_table(
                             standard, operator, kpi, data[g][j], estimate, name, period, confidence
                         )
                     )
-                assessment = _assessment(
+                found = assessment(
                     standard, operator, name, period, verdicts, (confidence, resamples, seed)
                 )
-                result.append((area_id, assessment))
+                result.append((area_id, found))
     return result
-
-
-def _assessment(
-    standard: Standard,
-    operator: Operator,
-    area: str,
-    period: Period,
-    verdicts: list[KpiVerdict],
-    method: tuple[float, int, int],
-) -> Assessment:
-    """What ``evaluate`` wraps around the verdicts; ``method`` is (confidence, resamples, seed)."""
-    confidence, resamples, seed = method
-    return Assessment(
-        standard_id=standard.id,
-        code=standard.code,
-        title_vi=standard.title_vi,
-        title_en=standard.title_en,
-        citation_vi=standard.citation_vi,
-        citation_en=standard.citation_en,
-        operator=operator.name,
-        technology=standard.technology,
-        area=area,
-        period_start=period.start,
-        period_end=period.end,
-        confidence=confidence,
-        resamples=resamples,
-        seed=seed,
-        kpis=tuple(verdicts),
-    )

@@ -236,6 +236,19 @@ def evaluate(
                 confidence=confidence,
             )
         )
+    return assessment(standard, operator, area, period, verdicts, (confidence, resamples, seed))
+
+
+def assessment(
+    standard: Standard,
+    operator: Operator,
+    area: str,
+    period: Period,
+    verdicts: Iterable[KpiVerdict],
+    method: tuple[float, int, int],
+) -> Assessment:
+    """The KPI verdicts with what they judged; ``method`` is (confidence, resamples, seed)."""
+    confidence, resamples, seed = method
     return Assessment(
         standard_id=standard.id,
         code=standard.code,
