@@ -10,9 +10,10 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from agent import identity, logs, settings
-from agent.config import ConfigError
-from agent.signal import SignalError
+from giamsat.agent import identity, settings
+from giamsat.agent.signal import SignalError
+from giamsat.contract import logs
+from giamsat.contract.config import ConfigError
 
 SIGNAL_CAPTURES = ("termux", "mmcli", "quectel")
 
@@ -30,13 +31,13 @@ def cmd_identity(args: argparse.Namespace) -> int:
 
 
 def _probe(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from agent.probe import Probe
+    from giamsat.agent.probe import Probe
 
     return Probe(settings.load(args.config))
 
 
 def cmd_once(args: argparse.Namespace) -> int:
-    from agent.publisher import drain
+    from giamsat.agent.publisher import drain
 
     probe = _probe(args)
     try:
@@ -70,7 +71,7 @@ def cmd_once(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from agent import runner
+    from giamsat.agent import runner
 
     probe = _probe(args)
     stop = threading.Event()
@@ -83,8 +84,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from agent.budget import DataBudget
-    from agent.spool import Spool
+    from giamsat.agent.budget import DataBudget
+    from giamsat.agent.spool import Spool
 
     cfg = settings.load(args.config)
     spool = Spool(cfg.data_dir / "spool.sqlite3", cfg.spool_max_bytes)
@@ -124,7 +125,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_signal(args: argparse.Namespace) -> int:
-    from agent.signal import parse_capture
+    from giamsat.agent.signal import parse_capture
 
     try:
         text = Path(args.from_file).read_text(errors="replace")

@@ -12,10 +12,11 @@ import logging
 from typing import Any
 from urllib.parse import urlsplit
 
-from agent import identity, isolate, latency, location, record, signal, throughput
-from agent.budget import DataBudget
-from agent.settings import AgentSettings
-from agent.spool import Spool
+from giamsat.agent import identity, isolate, latency, location, signal, throughput
+from giamsat.agent.budget import DataBudget
+from giamsat.agent.settings import AgentSettings
+from giamsat.agent.spool import Spool
+from giamsat.contract import record
 
 log = logging.getLogger("giamsat.agent")
 # What a method without its own byte cap (speedtest-cli) may use, for the budget check.

@@ -17,10 +17,10 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
-from agent.record import topic_for
-from agent.spool import Spool
+from giamsat.agent.spool import Spool
+from giamsat.contract.record import topic_for
 
-log = logging.getLogger("giamsat.agent.publish")
+log = logging.getLogger("agent.publish")
 # PUBACK reason 0x10: the broker took the record and dropped it, since nobody
 # was subscribed (an ingest worker stopped cleanly, or Mosquitto 2.0 restarted:
 # it does not persist shared subscriptions). Not a failure in MQTT's eyes, but

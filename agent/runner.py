@@ -14,10 +14,10 @@ import signal
 import threading
 import time
 
-from agent.probe import Probe
-from agent.publisher import drain
+from giamsat.agent.probe import Probe
+from giamsat.agent.publisher import drain
 
-log = logging.getLogger("giamsat.agent.run")
+log = logging.getLogger("agent.run")
 
 
 def cycle(probe: Probe) -> None:

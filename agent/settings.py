@@ -12,9 +12,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from agent.config import ConfigError, Section, read_toml
-from agent.publisher import BrokerConfig
-from agent.record import PROBE_ID_PATTERN
+from giamsat.agent.publisher import BrokerConfig
+from giamsat.contract.config import ConfigError, Section, read_toml
+from giamsat.contract.record import PROBE_ID_PATTERN
 
 DEFAULT_DATA_DIR = "~/.local/share/giamsat-agent"
 

@@ -10,9 +10,10 @@ import signal
 import psycopg
 import uvicorn
 
-from aggregator import daily, ingest
-from aggregator.api import create_app
-from aggregator.settings import Settings
+from giamsat.aggregator.http.app import create_app
+from giamsat.aggregator.ingest import consumer as ingest
+from giamsat.aggregator.settings import Settings
+from giamsat.aggregator.store import daily
 
 log = logging.getLogger("giamsat.serve")
 

@@ -6,7 +6,7 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
-from agent.config import Section, read_toml
+from giamsat.contract.config import Section, read_toml
 
 
 @dataclass(frozen=True)

@@ -238,7 +238,8 @@ def main() -> int:
     rows: list[dict[str, Any]] = []
     try:
         setup()
-        code = f"from aggregator.speedserver import run; run({ADDR_SERVER!r}, {SPEED_PORT})"
+        server = "giamsat.aggregator.http.speedserver"
+        code = f"from {server} import run; run({ADDR_SERVER!r}, {SPEED_PORT})"
         servers.append(subprocess.Popen(in_ns(NS_SERVER, sys.executable, "-c", code), cwd=ROOT))
         if have_iperf:
             servers.append(

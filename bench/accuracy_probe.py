@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 import sys
 
-from agent.config import Section
-from agent.throughput import DIRECTIONS, METHODS, create
+from giamsat.agent.throughput import DIRECTIONS, METHODS, create
+from giamsat.contract.config import Section
 
 
 def main(argv: list[str]) -> int:

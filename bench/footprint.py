@@ -20,8 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from aggregator.localservices import Mosquitto
-from aggregator.speedserver import create_app, serve_in_thread
+from demo.services import Mosquitto
+from giamsat.aggregator.http.speedserver import create_app, serve_in_thread
 
 BIN = Path(sys.executable).parent
 

@@ -56,12 +56,12 @@ import psycopg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from paho.mqtt.enums import CallbackAPIVersion
 
-from agent import record
-from agent.identity import public_key_b64
-from aggregator import db, probes
-from aggregator.localservices import Mosquitto, Postgres
-from aggregator.settings import BrokerSettings
-from aggregator.store import COLUMNS
+from demo.services import Mosquitto, Postgres
+from giamsat.agent.identity import public_key_b64
+from giamsat.aggregator.settings import BrokerSettings
+from giamsat.aggregator.store import db, probes
+from giamsat.aggregator.store.records import COLUMNS
+from giamsat.contract import record
 
 BIN = Path(sys.executable).parent
 SUBSCRIPTION = BrokerSettings().subscription

@@ -25,10 +25,10 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.remote.webdriver import WebDriver
 
-from maps.hexes import cell_polygon
-from maps.render import RenderedMap, render_map
-from maps.snapshot import CHROMIUM_FLAGS, find_chromium
-from maps.stats import HexStats
+from giamsat.maps.hexes import cell_polygon
+from giamsat.maps.render import RenderedMap, render_map
+from giamsat.maps.snapshot import CHROMIUM_FLAGS, find_chromium
+from giamsat.maps.stats import HexStats
 
 HEXAGONS = 50_000
 REFERENCE_HEXAGONS = 5_000

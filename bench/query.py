@@ -61,23 +61,27 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # tests.truth: the known-truth generator
 
-from agent import record  # noqa: E402
-from aggregator import areas, assess, daily, db, national, store, validate  # noqa: E402
-from aggregator.compliance import (  # noqa: E402
+from demo.services import Postgres  # noqa: E402
+from giamsat.aggregator.aggregates.rollup import COLUMNS  # noqa: E402
+from giamsat.aggregator.aggregates.samples import NO_TECH  # noqa: E402
+from giamsat.aggregator.compliance import (  # noqa: E402
     Period,
     Rollup,
     Sample,
+    assess,
     build_rollups,
     evaluate,
     load_coverage,
     load_operators,
     load_standards,
+    national,
 )
-from aggregator.compliance.rollup import COLUMNS  # noqa: E402
-from aggregator.compliance.samples import NO_TECH  # noqa: E402
-from aggregator.localservices import Postgres  # noqa: E402
-from aggregator.settings import PROJECT_CONFIG  # noqa: E402
-from aggregator.web import queries  # noqa: E402
+from giamsat.aggregator.http.web import queries  # noqa: E402
+from giamsat.aggregator.ingest import validate  # noqa: E402
+from giamsat.aggregator.settings import PROJECT_CONFIG  # noqa: E402
+from giamsat.aggregator.store import areas, daily, db  # noqa: E402
+from giamsat.aggregator.store import records as store  # noqa: E402
+from giamsat.contract import record  # noqa: E402
 from tests.truth import Truth, generate  # noqa: E402
 
 OPERATORS = ("Viettel", "VinaPhone", "MobiFone")

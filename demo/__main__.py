@@ -18,8 +18,8 @@ from pathlib import Path
 
 import httpx
 
-from aggregator.localservices import Mosquitto, Postgres, ServiceError, free_port
 from demo import fleet
+from demo.services import Mosquitto, Postgres, ServiceError, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 STATE = Path(os.environ.get("GIAMSAT_STATE", ROOT / ".state")) / "demo"
@@ -264,9 +264,15 @@ def _worst_case(
     agg_conf: Path, summary: fleet.Summary
 ) -> tuple[str, str, str, str, str, str] | None:
     """The operator-area furthest below a QCVN limit, evidence-grade FAILs first."""
-    from aggregator import assess, db
-    from aggregator import settings as agg_settings
-    from aggregator.compliance import Period, Verdict, load_operators, load_standards
+    from giamsat.aggregator import settings as agg_settings
+    from giamsat.aggregator.compliance import (
+        Period,
+        Verdict,
+        assess,
+        load_operators,
+        load_standards,
+    )
+    from giamsat.aggregator.store import db
 
     cfg = agg_settings.load(agg_conf)
     standards = load_standards(cfg.compliance.standards_dir)

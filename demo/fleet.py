@@ -37,12 +37,13 @@ import psycopg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from paho.mqtt.enums import CallbackAPIVersion
 
-from agent import identity, record
-from aggregator import broker
-from aggregator import probes as registry
 from demo.radio import PROFILES, Measurement, RadioModel, local_time, place_towers
 from demo.terrain import Terrain, distance_m
 from demo.villages import Village, select
+from giamsat.agent import identity
+from giamsat.aggregator.ingest import broker
+from giamsat.aggregator.store import probes as registry
+from giamsat.contract import record
 
 SPEED_TARGET = "speed.example.vn"
 MAX_TEST_BYTES = 100_000_000  # the agent's default [throughput] max_bytes per direction
@@ -707,8 +708,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     dsn, host, port = args.dsn, args.broker_host, args.broker_port
     if args.config or not (dsn and host and port):
-        from agent.config import ConfigError
-        from aggregator import settings
+        from giamsat.aggregator import settings
+        from giamsat.contract.config import ConfigError
 
         try:
             cfg = settings.load(args.config)

@@ -34,14 +34,14 @@ import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 
 import numpy as np
 
 from demo.terrain import Terrain, distance_m, to_xy
 from demo.villages import ROADS, TOWN_BY_NAME, TOWNS, VILLAGES, LatLon, Town, Village
+from giamsat.contract.timezone import VIETNAM_TZ
 
-VIETNAM_TZ = timezone(timedelta(hours=7), "ICT")
 SPEED_OF_LIGHT = 299_792_458.0
 EFFECTIVE_EARTH_RADIUS_M = 4 / 3 * 6_371_000.0
 HANOI = (21.028, 105.854)  # where the speed server and the operators' cores are

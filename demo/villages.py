@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from giamsat.contract.schema import ENVIRONMENTS
+
 # Province codes (ISO 3166-2:VN, as in config/areas) and their pre-2025 names.
 PROVINCES: dict[str, str] = {
     "VN-53": "Bắc Kạn",
@@ -24,7 +26,6 @@ PROVINCES: dict[str, str] = {
     "VN-03": "Hà Giang",
     "VN-02": "Lào Cai",
 }
-ENVIRONMENTS = ("indoor", "outdoor_fixed", "outdoor_mobile")
 OPERATORS = ("Viettel", "VinaPhone", "MobiFone")
 
 LatLon = tuple[float, float]

@@ -1,6 +1,6 @@
 """Coverage classes of a hexagon against the configurable coverage standard.
 
-Rules, in order (``s`` is one :class:`~maps.stats.HexStats`):
+Rules, in order (``s`` is one :class:`~giamsat.maps.stats.HexStats`):
 
 1. ``s.n == 0`` -> ``UNMEASURED``: nobody measured there.
 2. ``s.n < min_samples`` or ``s.days < min_days`` -> ``INSUFFICIENT``: measured,
@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from maps.stats import HexStats
+from giamsat.maps.stats import HexStats
 
 
 class CoverageClass(StrEnum):

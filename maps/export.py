@@ -19,10 +19,10 @@ from typing import Any
 
 import h3
 
-from maps.classify import CoverageClass, CoverageStandard, classify
-from maps.hexes import cell_centroid, cell_polygon
-from maps.places import VillageIndex
-from maps.stats import HexStats, Village
+from giamsat.maps.classify import CoverageClass, CoverageStandard, classify
+from giamsat.maps.hexes import cell_centroid, cell_polygon
+from giamsat.maps.places import VillageIndex
+from giamsat.maps.stats import HexStats, Village
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,7 @@ from collections.abc import Iterable, Sequence
 
 import h3
 
-from maps.stats import HexStats
+from giamsat.maps.stats import HexStats
 
 DEFAULT_RESOLUTION = 8
 COARSEST_RESOLUTION = 6

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from maps.classify import CoverageClass
-from maps.stats import ProbeStatus
+from giamsat.maps.classify import CoverageClass
+from giamsat.maps.stats import ProbeStatus
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from maps.classify import CoverageStandard, classify
-from maps.hexes import DEFAULT_RESOLUTION, cell_centroid, coarsen
-from maps.stats import HexStats
+from giamsat.maps.classify import CoverageStandard, classify
+from giamsat.maps.hexes import DEFAULT_RESOLUTION, cell_centroid, coarsen
+from giamsat.maps.stats import HexStats
 
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 

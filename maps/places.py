@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from maps.stats import Village
+from giamsat.maps.stats import Village
 
 EARTH_RADIUS_KM = 6371.0088  # IUGG mean radius
 

@@ -21,7 +21,7 @@ import html
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,14 +29,14 @@ import folium
 import h3
 from folium.map import FitBounds
 
-from maps import labels
-from maps.assets import head_html
-from maps.classify import CoverageClass, CoverageStandard, SignalThresholds, classify
-from maps.hexes import COARSEST_RESOLUTION, fit_resolution
-from maps.layers import HexLayer, LayerControl, Legend, MarkerLayer, RawHtml, Runtime
-from maps.stats import HexStats, Probe, Village
+from giamsat.contract.timezone import VIETNAM_TZ
+from giamsat.maps import labels
+from giamsat.maps.assets import head_html
+from giamsat.maps.classify import CoverageClass, CoverageStandard, SignalThresholds, classify
+from giamsat.maps.hexes import COARSEST_RESOLUTION, fit_resolution
+from giamsat.maps.layers import HexLayer, LayerControl, Legend, MarkerLayer, RawHtml, Runtime
+from giamsat.maps.stats import HexStats, Probe, Village
 
-DISPLAY_TZ = timezone(timedelta(hours=7), "UTC+7")  # Vietnam, no daylight saving
 DEFAULT_MAX_HEXES = 20_000
 QUANTUM = 100_000  # coordinates sent as integers of 1e-5 degree
 VIETNAM_CENTRE = (16.0, 106.0)
@@ -116,13 +116,13 @@ class RenderedMap:
 
 def format_period(start: datetime, end: datetime) -> str:
     """Dates of a period in Vietnam time, e.g. ``2026-11-01 – 2026-11-30``."""
-    first = start.astimezone(DISPLAY_TZ).date().isoformat()
-    last = end.astimezone(DISPLAY_TZ).date().isoformat()
+    first = start.astimezone(VIETNAM_TZ).date().isoformat()
+    last = end.astimezone(VIETNAM_TZ).date().isoformat()
     return first if first == last else f"{first} – {last}"
 
 
 def format_time(when: datetime) -> str:
-    return when.astimezone(DISPLAY_TZ).strftime("%Y-%m-%d %H:%M") + " (UTC+7)"
+    return when.astimezone(VIETNAM_TZ).strftime("%Y-%m-%d %H:%M") + " (UTC+7)"
 
 
 def _encoded_ring(cell: str) -> list[int]:
@@ -300,9 +300,9 @@ def render_map(
     """Build the coverage map.
 
     ``max_hexes`` caps the hexagons in the page (all layers together); above it
-    the stats are coarsened (res 8 -> 7 -> 6, see :mod:`maps.hexes`).
+    the stats are coarsened (res 8 -> 7 -> 6, see :mod:`giamsat.maps.hexes`).
     ``asset_base_url=None`` inlines Leaflet so the file works offline on its
-    own; a URL links ``maps.assets.STATIC_DIR`` served there instead.
+    own; a URL links ``giamsat.maps.assets.STATIC_DIR`` served there instead.
     ``show`` names the (operator, technology) layer on screen first (default:
     the first in alphabetical order).
     """

@@ -3,7 +3,7 @@
 An evidence bundle's PDF and a notice to an operator need the map as an
 image, not as a page. Chromium is run with a fresh profile and with every
 background network feature switched off, so taking a picture sends nothing
-anywhere; the page itself needs no network (see :mod:`maps.assets`).
+anywhere; the page itself needs no network (see :mod:`giamsat.maps.assets`).
 """
 
 from __future__ import annotations

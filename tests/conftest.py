@@ -14,8 +14,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from aggregator import db
-from aggregator.localservices import Mosquitto, Postgres, free_port
+from demo.services import Mosquitto, Postgres, free_port
+from giamsat.aggregator.store import db
 from tests.support import Aggregator, service_dir, write_aggregator_config
 
 ROOT = Path(__file__).resolve().parent.parent

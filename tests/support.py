@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from aggregator.localservices import Mosquitto
+from demo.services import Mosquitto
 
 BIN = Path(sys.executable).parent
 
@@ -159,7 +159,7 @@ def chromium(profile: Path, size: tuple[int, int] = (1280, 900)) -> Iterator[Any
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
-    from maps.snapshot import CHROMIUM_FLAGS, find_chromium
+    from giamsat.maps.snapshot import CHROMIUM_FLAGS, find_chromium
 
     options = webdriver.ChromeOptions()
     options.binary_location = find_chromium()

@@ -9,8 +9,8 @@ import psycopg
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from aggregator import broker as broker_files
-from aggregator.localservices import Mosquitto
+from demo.services import Mosquitto
+from giamsat.aggregator.ingest import broker as broker_files
 from tests.support import make_token, run_cli, service_dir, wait_until
 
 
@@ -107,7 +107,7 @@ def test_wrong_password_and_anonymous_are_refused(secured_broker):
 
 
 def test_cli_registration_creates_broker_account(aggregator, tmp_path):
-    from agent.identity import load_or_create, public_key_b64
+    from giamsat.agent.identity import load_or_create, public_key_b64
 
     key = public_key_b64(load_or_create(tmp_path / "probe"))
     secret = tmp_path / "pw"

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from agent import identity, settings
-from agent.budget import DataBudget
-from agent.config import ConfigError
-from agent.spool import Spool
+from giamsat.agent import identity, settings
+from giamsat.agent.budget import DataBudget
+from giamsat.agent.spool import Spool
+from giamsat.contract.config import ConfigError
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -37,7 +37,7 @@ def test_wrong_type_and_unknown_key_are_reported(tmp_path):
 
 
 def test_plugin_keys_are_checked_after_the_plugin_reads_them(tmp_path):
-    from agent import location, signal
+    from giamsat.agent import location, signal
 
     cfg = settings.load(
         write(
@@ -101,7 +101,7 @@ def test_budget_survives_restart_and_resets_each_month(tmp_path):
 
 
 def test_network_tests_run_in_a_child_that_returns_or_fails_cleanly():
-    from agent import isolate
+    from giamsat.agent import isolate
 
     parent = os.getpid()
     assert isolate.in_child(lambda: {"pid_differs": os.getpid() != parent}, 10) == {
@@ -121,7 +121,7 @@ def test_json_log_lines_carry_level_logger_and_message(capsys):
     import json
     import logging
 
-    from agent import logs
+    from giamsat.contract import logs
 
     logs.setup(fmt="json")
     logging.getLogger("giamsat.test").warning("spool full: %d refused", 3)

@@ -22,12 +22,12 @@ import schemathesis
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, settings
 
-from agent import record
-from agent.identity import public_key_b64
-from aggregator import db, probes
-from aggregator import settings as aggregator_settings
-from aggregator.api import create_app
-from aggregator.localservices import Mosquitto, Postgres, free_port
+from demo.services import Mosquitto, Postgres, free_port
+from giamsat.agent.identity import public_key_b64
+from giamsat.aggregator import settings as aggregator_settings
+from giamsat.aggregator.http.app import create_app
+from giamsat.aggregator.store import db, probes
+from giamsat.contract import record
 from tests.support import (
     Aggregator,
     make_token,

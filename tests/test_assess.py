@@ -5,16 +5,18 @@ from datetime import date
 import psycopg
 import pytest
 
-from aggregator import areas, assess, store
-from aggregator.compliance import (
+from giamsat.aggregator.aggregates.rollup import COLUMNS
+from giamsat.aggregator.compliance import (
     Period,
+    assess,
     build_rollups,
     evaluate,
     load_operators,
     load_standards,
 )
-from aggregator.compliance.rollup import COLUMNS
-from aggregator.settings import PROJECT_CONFIG
+from giamsat.aggregator.settings import PROJECT_CONFIG
+from giamsat.aggregator.store import areas
+from giamsat.aggregator.store import records as store
 from tests.truth import Truth, generate
 
 STANDARDS = load_standards(PROJECT_CONFIG / "standards")

@@ -5,7 +5,7 @@ from datetime import date, timedelta
 
 import psycopg
 
-from aggregator.localservices import free_port
+from demo.services import free_port
 from tests.support import run_cli
 from tests.test_assess import store_rollups
 from tests.truth import Truth, generate
@@ -110,8 +110,9 @@ def test_case_walks_from_fail_to_sanction_and_closes_on_pass(tmp_path, db_dsn):
 def test_cases_api_lists_shows_and_advances_for_inspectors(tmp_path, db_dsn):
     from fastapi.testclient import TestClient
 
-    from aggregator import auth, settings
-    from aggregator.api import create_app
+    from giamsat.aggregator import settings
+    from giamsat.aggregator.http.app import create_app
+    from giamsat.aggregator.store import tokens as auth
 
     config = write_config(tmp_path, db_dsn)
     giamsat(config, "areas", "sync")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.compliance.escalation import (
+from giamsat.aggregator.compliance.escalation import (
     Case,
     CaseState,
     EscalationError,
@@ -20,12 +20,12 @@ from aggregator.compliance.escalation import (
     open_case,
     transition,
 )
-from aggregator.compliance.notices import render_notice
-from aggregator.compliance.operators import load_operators
-from aggregator.compliance.render import to_json
-from aggregator.compliance.sampling import EARLY_WARNING, EVIDENCE
-from aggregator.compliance.standards import load_standard
-from aggregator.compliance.verdicts import KpiVerdict, Verdict
+from giamsat.aggregator.compliance.notices import render_notice
+from giamsat.aggregator.compliance.operators import load_operators
+from giamsat.aggregator.compliance.render import to_json
+from giamsat.aggregator.compliance.sampling import EARLY_WARNING, EVIDENCE
+from giamsat.aggregator.compliance.standards import load_standard
+from giamsat.aggregator.compliance.verdicts import KpiVerdict, Verdict
 
 CONFIG = Path(__file__).resolve().parent.parent / "config"
 QCVN_126 = load_standard(CONFIG / "standards" / "qcvn-126-2021.toml")

@@ -10,9 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from aggregator.compliance.clusters import Period, local_day
-from aggregator.compliance.coverage import coverage_counts, load_coverage
-from aggregator.compliance.histogram import (
+from giamsat.aggregator.aggregates.histogram import (
     FIELD_EDGES,
     GAP_EDGES_S,
     THROUGHPUT_EDGES,
@@ -20,13 +18,15 @@ from aggregator.compliance.histogram import (
     count_at_least,
     count_below,
 )
-from aggregator.compliance.operators import load_operators
-from aggregator.compliance.render import to_jsonable
-from aggregator.compliance.rollup import COLUMNS, Rollup, build_rollups
-from aggregator.compliance.samples import NO_TECH, Sample
-from aggregator.compliance.standards import load_standard
-from aggregator.compliance.stats import bootstrap_mean, clustered_share
-from aggregator.compliance.verdicts import evaluate
+from giamsat.aggregator.aggregates.rollup import COLUMNS, Rollup, build_rollups
+from giamsat.aggregator.aggregates.samples import NO_TECH, Sample
+from giamsat.aggregator.compliance.clusters import Period, local_day
+from giamsat.aggregator.compliance.coverage import coverage_counts, load_coverage
+from giamsat.aggregator.compliance.operators import load_operators
+from giamsat.aggregator.compliance.render import to_jsonable
+from giamsat.aggregator.compliance.standards import load_standard
+from giamsat.aggregator.compliance.stats import bootstrap_mean, clustered_share
+from giamsat.aggregator.compliance.verdicts import evaluate
 from tests.truth import Truth, generate
 
 CONFIG = Path(__file__).resolve().parent.parent / "config"

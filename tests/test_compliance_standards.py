@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import ConfigError
-from agent.signal.operators import VIETNAM
-from aggregator.compliance.coverage import load_coverage
-from aggregator.compliance.histogram import FIELD_EDGES, GAP_EDGES_S, is_edge
-from aggregator.compliance.operators import load_operators
-from aggregator.compliance.standards import load_standard, load_standards
+from giamsat.agent.signal.operators import VIETNAM
+from giamsat.aggregator.aggregates.histogram import FIELD_EDGES, GAP_EDGES_S, is_edge
+from giamsat.aggregator.compliance.coverage import load_coverage
+from giamsat.aggregator.compliance.operators import load_operators
+from giamsat.aggregator.compliance.standards import load_standard, load_standards
+from giamsat.contract.config import ConfigError
 
 CONFIG = Path(__file__).resolve().parent.parent / "config"
 STANDARDS = CONFIG / "standards"

@@ -10,17 +10,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from aggregator.compliance.clusters import Period
-from aggregator.compliance.operators import load_operators
-from aggregator.compliance.rollup import build_rollups
-from aggregator.compliance.standards import load_standard
-from aggregator.compliance.stats import (
+from giamsat.aggregator.aggregates.rollup import build_rollups
+from giamsat.aggregator.compliance.clusters import Period
+from giamsat.aggregator.compliance.operators import load_operators
+from giamsat.aggregator.compliance.standards import load_standard
+from giamsat.aggregator.compliance.stats import (
     bootstrap_mean,
     clustered_share,
     design_effect,
     wilson_interval,
 )
-from aggregator.compliance.verdicts import evaluate
+from giamsat.aggregator.compliance.verdicts import evaluate
 from tests.truth import Truth, generate
 
 CONFIG = Path(__file__).resolve().parent.parent / "config"

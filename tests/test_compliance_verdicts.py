@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.compliance.clusters import Period
-from aggregator.compliance.operators import load_operators
-from aggregator.compliance.render import render_table, to_csv, to_json
-from aggregator.compliance.rollup import build_rollups
-from aggregator.compliance.sampling import EARLY_WARNING, EVIDENCE
-from aggregator.compliance.standards import load_standard
-from aggregator.compliance.verdicts import KpiVerdict, Verdict, decide, evaluate
+from giamsat.aggregator.aggregates.rollup import build_rollups
+from giamsat.aggregator.compliance.clusters import Period
+from giamsat.aggregator.compliance.operators import load_operators
+from giamsat.aggregator.compliance.render import render_table, to_csv, to_json
+from giamsat.aggregator.compliance.sampling import EARLY_WARNING, EVIDENCE
+from giamsat.aggregator.compliance.standards import load_standard
+from giamsat.aggregator.compliance.verdicts import KpiVerdict, Verdict, decide, evaluate
 from tests.truth import Truth, generate
 
 CONFIG = Path(__file__).resolve().parent.parent / "config"

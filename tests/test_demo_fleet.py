@@ -15,15 +15,6 @@ import h3
 import psycopg
 import pytest
 
-from agent import record
-from agent.identity import public_key_b64
-from aggregator.areas import load_areas
-from aggregator.columns import cell_of, columns_of
-from aggregator.compliance import Period, Sample, build_rollups, evaluate
-from aggregator.compliance.clusters import local_day
-from aggregator.compliance.operators import load_operators
-from aggregator.compliance.standards import load_standards
-from aggregator.validate import Accepted, ProbeKey, check
 from demo import fleet
 from demo.radio import (
     RadioModel,
@@ -35,6 +26,15 @@ from demo.radio import (
 )
 from demo.terrain import River, Terrain
 from demo.villages import PROVINCES, VILLAGES
+from giamsat.agent.identity import public_key_b64
+from giamsat.aggregator.compliance import Period, Sample, build_rollups, evaluate
+from giamsat.aggregator.compliance.clusters import local_day
+from giamsat.aggregator.compliance.operators import load_operators
+from giamsat.aggregator.compliance.standards import load_standards
+from giamsat.aggregator.ingest.validate import Accepted, ProbeKey, check
+from giamsat.aggregator.store.areas import load_areas
+from giamsat.aggregator.store.columns import cell_of, columns_of
+from giamsat.contract import record
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 22, 9, 7, 30, tzinfo=UTC)

@@ -12,9 +12,9 @@ import psycopg
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from agent import record
-from agent.identity import public_key_b64
-from aggregator.localservices import free_port
+from demo.services import free_port
+from giamsat.agent.identity import public_key_b64
+from giamsat.contract import record
 from tests.support import Aggregator, publish, run_cli, wait_until, write_aggregator_config
 
 

@@ -30,7 +30,7 @@ import httpx
 import psycopg
 import pytest
 
-from aggregator.localservices import Mosquitto, free_port
+from demo.services import Mosquitto, free_port
 from tests.support import (
     BIN,
     Aggregator,

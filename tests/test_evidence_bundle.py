@@ -22,13 +22,18 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 
-from agent import record
-from agent.identity import public_key_b64
-from aggregator import areas, assess, auth, probes, settings, store, validate
-from aggregator.api import create_app
-from aggregator.evidence import cli as evidence_cli
-from aggregator.evidence import keys, layout, verify
-from aggregator.settings import PROJECT_CONFIG
+from giamsat.agent.identity import public_key_b64
+from giamsat.aggregator import settings
+from giamsat.aggregator.cli import evidence as evidence_cli
+from giamsat.aggregator.compliance import assess
+from giamsat.aggregator.evidence import keys, layout, verify
+from giamsat.aggregator.http.app import create_app
+from giamsat.aggregator.ingest import validate
+from giamsat.aggregator.settings import PROJECT_CONFIG
+from giamsat.aggregator.store import areas, probes
+from giamsat.aggregator.store import records as store
+from giamsat.aggregator.store import tokens as auth
+from giamsat.contract import record
 from tests.test_evidence_verify import OPERATORS, PERIOD, QCVN126, SLOW_NETWORK, signed_record
 from tests.truth import Truth, generate
 
@@ -83,7 +88,7 @@ def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="giamsat")
     sub = root.add_subparsers(dest="command", required=True)
 
-    def command(name, handler, help, parent=sub):  # the factory aggregator.cli passes
+    def command(name, handler, help, parent=sub):  # the factory giamsat.aggregator.cli.main passes
         p = parent.add_parser(name, help=help, description=help)
         p.add_argument("--config", "-c")
         p.set_defaults(handler=handler)

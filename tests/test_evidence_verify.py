@@ -1,7 +1,7 @@
 """Evidence bundles built from signed records, verified offline, and tampered with.
 
 No database here: bundles are assembled from records signed in the test
-(aggregator.evidence.assemble), exactly as the aggregator assembles them from
+(giamsat.aggregator.evidence.assemble), exactly as the aggregator assembles them from
 stored payloads. Each tamper test changes one thing and checks that
 verification fails *and names the cause*.
 """
@@ -26,14 +26,14 @@ import h3
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from agent import record
-from agent.identity import public_key_b64
-from aggregator.compliance import Period, Sample, load_operators, load_standards
-from aggregator.compliance.samples import NO_TECH
-from aggregator.evidence import keys, layout, manifest, verify
-from aggregator.evidence.assemble import BuildResult, assemble
-from aggregator.evidence.records import AreaSpec, BundleError, ProbeEntry
-from aggregator.settings import PROJECT_CONFIG
+from giamsat.agent.identity import public_key_b64
+from giamsat.aggregator.aggregates.samples import NO_TECH
+from giamsat.aggregator.compliance import Period, Sample, load_operators, load_standards
+from giamsat.aggregator.evidence import keys, layout, manifest, verify
+from giamsat.aggregator.evidence.assemble import BuildResult, assemble
+from giamsat.aggregator.evidence.records import AreaSpec, BundleError, ProbeEntry
+from giamsat.aggregator.settings import PROJECT_CONFIG
+from giamsat.contract import record
 from tests.truth import Truth, generate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -235,7 +235,7 @@ def test_verifier_needs_no_database_pdf_map_code_or_network(bundle, built):
         "import sys\n"
         "for name in ('psycopg', 'psycopg_pool', 'fpdf', 'folium', 'maps'):\n"
         "    sys.modules[name] = None\n"
-        "from aggregator.evidence.verify import main\n"
+        "from giamsat.aggregator.evidence.verify import main\n"
         f"sys.exit(main([{str(bundle)!r}, '--key', {built.fingerprint!r}]))\n"
     )
     result = subprocess.run(

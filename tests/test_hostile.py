@@ -29,10 +29,10 @@ from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 from paho.mqtt.enums import CallbackAPIVersion
 
-from agent import record
-from agent.identity import public_key_b64
-from aggregator import probes
-from aggregator.validate import ENVIRONMENTS, FIELDS, SECTIONS, TECHS
+from giamsat.agent.identity import public_key_b64
+from giamsat.aggregator.store import probes
+from giamsat.contract import record
+from giamsat.contract.schema import ENVIRONMENTS, FIELDS, SECTIONS, TECHNOLOGIES
 from tests.support import wait_until
 
 PROBE, OTHER, REVOKED = "hostile-01", "hostile-02", "hostile-revoked"
@@ -231,7 +231,7 @@ def out_of_range(draw: st.DrawFn) -> Message:
     if choice == "env":
         rec["loc"]["env"] = draw(text().filter(lambda e: e not in ENVIRONMENTS))
     elif choice == "tech":
-        rec["net"]["tech"] = draw(text().filter(lambda t: t not in TECHS))
+        rec["net"]["tech"] = draw(text().filter(lambda t: t not in TECHNOLOGIES))
     else:
         (section, name), (types, lo, hi) = choice
         if float in types:

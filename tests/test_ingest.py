@@ -5,8 +5,8 @@ import psycopg
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from agent import record
-from agent.identity import public_key_b64
+from giamsat.agent.identity import public_key_b64
+from giamsat.contract import record
 from tests.support import make_token, publish, run_cli, wait_until
 
 TOPIC = "giamsat/v1/probes/{}/records"
@@ -88,8 +88,8 @@ def test_api_filters_and_rejects_bad_queries(aggregator, broker, db_dsn):
 
 
 def test_rollups_match_a_rebuild_from_stored_records(aggregator, broker, db_dsn):
-    from aggregator.compliance.rollup import COLUMNS, build_rollups
-    from aggregator.compliance.samples import Sample
+    from giamsat.aggregator.aggregates.rollup import COLUMNS, build_rollups
+    from giamsat.aggregator.aggregates.samples import Sample
 
     key = Ed25519PrivateKey.generate()
     run_cli("giamsat", "probes", "add", "bk-03", "--pubkey", public_key_b64(key),

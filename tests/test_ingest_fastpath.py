@@ -14,8 +14,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agent import record
-from aggregator.validate import Accepted, ProbeKey, Rejected, check, fast_canonical_bytes
+from giamsat.aggregator.ingest.validate import (
+    Accepted,
+    ProbeKey,
+    Rejected,
+    check,
+    fast_canonical_bytes,
+)
+from giamsat.contract import record
 
 KEY = Ed25519PrivateKey.generate()
 TOPIC = record.topic_for("p1")

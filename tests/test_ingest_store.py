@@ -8,12 +8,12 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from psycopg.rows import dict_row
 
-from agent import record
-from aggregator import store
-from aggregator.columns import columns_of
-from aggregator.compliance.rollup import COLUMNS, Rollup, build_rollups
-from aggregator.compliance.samples import Sample
-from aggregator.validate import Accepted, ProbeKey, check
+from giamsat.aggregator.aggregates.rollup import COLUMNS, Rollup, build_rollups
+from giamsat.aggregator.aggregates.samples import Sample
+from giamsat.aggregator.ingest.validate import Accepted, ProbeKey, check
+from giamsat.aggregator.store import records as store
+from giamsat.aggregator.store.columns import columns_of
+from giamsat.contract import record
 
 KEY = Ed25519PrivateKey.generate()
 START = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=5)

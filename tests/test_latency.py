@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from agent.config import ConfigError, Section
-from agent.latency import create
-from agent.latency.icmp import echo_request, internet_checksum, parse_echo_reply
-from agent.latency.stats import summarize
+from giamsat.agent.latency import create
+from giamsat.agent.latency.icmp import echo_request, internet_checksum, parse_echo_reply
+from giamsat.agent.latency.stats import summarize
+from giamsat.contract.config import ConfigError, Section
 
 ROOT = Path(__file__).resolve().parent.parent
 IS_ROOT = os.geteuid() == 0
@@ -149,8 +149,8 @@ def run_isolated(code: str, *, ping_groups: str | None = None) -> dict[str, Any]
 
 PROBE = (
     "import json, socket\n"
-    "from agent.config import Section\n"
-    "from agent.latency import create\n"
+    "from giamsat.contract.config import Section\n"
+    "from giamsat.agent.latency import create\n"
     "srv = socket.socket(); srv.bind(('127.0.0.1', 0)); srv.listen(8)\n"
     "opts = dict(target='127.0.0.1', port=srv.getsockname()[1], count=5, interval_s=0.02,"
     " timeout_s=0.5, method='{method}')\n"

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import Section
-from agent.location import create
-from agent.location.gpsd import GpsdLocation, parse_tpv
-from agent.location.termux import TermuxLocation, parse
+from giamsat.agent.location import create
+from giamsat.agent.location.gpsd import GpsdLocation, parse_tpv
+from giamsat.agent.location.termux import TermuxLocation, parse
+from giamsat.contract.config import Section
 
 FIXTURES = Path(__file__).parent / "fixtures" / "location"
 

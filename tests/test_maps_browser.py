@@ -21,9 +21,9 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
-from maps.render import render_map
-from maps.snapshot import png_snapshot
-from maps.stats import HexStats, Probe, ProbeStatus, Village
+from giamsat.maps.render import render_map
+from giamsat.maps.snapshot import png_snapshot
+from giamsat.maps.stats import HexStats, Probe, ProbeStatus, Village
 from tests.support import chromium, count_elements
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import h3
 import pytest
 
-from maps.classify import CoverageClass, CoverageStandard, SignalThresholds, classify
-from maps.stats import HexStats
+from giamsat.maps.classify import CoverageClass, CoverageStandard, SignalThresholds, classify
+from giamsat.maps.stats import HexStats
 
 CELL = h3.latlng_to_cell(22.61, 105.87, 8)
 STANDARD = CoverageStandard()

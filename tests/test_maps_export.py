@@ -10,10 +10,15 @@ from datetime import UTC, datetime
 import h3
 import pytest
 
-from maps.export import CSV_COLUMNS, dead_zones, dead_zones_csv, dead_zones_geojson
-from maps.opendata import OPEN_DATA_COLUMNS, open_data_csv, open_data_geojson, open_data_rows
-from maps.places import VillageIndex, haversine_km
-from maps.stats import HexStats, Village
+from giamsat.maps.export import CSV_COLUMNS, dead_zones, dead_zones_csv, dead_zones_geojson
+from giamsat.maps.opendata import (
+    OPEN_DATA_COLUMNS,
+    open_data_csv,
+    open_data_geojson,
+    open_data_rows,
+)
+from giamsat.maps.places import VillageIndex, haversine_km
+from giamsat.maps.stats import HexStats, Village
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 T1 = datetime(2026, 11, 30, tzinfo=UTC)

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 import h3
 import pytest
 
-from maps.classify import CoverageClass, CoverageStandard, classify
-from maps.hexes import (
+from giamsat.maps.classify import CoverageClass, CoverageStandard, classify
+from giamsat.maps.hexes import (
     cell_centroid,
     cell_polygon,
     cell_ring,
@@ -18,7 +18,7 @@ from maps.hexes import (
     fit_resolution,
     weighted_median,
 )
-from maps.stats import HexStats
+from giamsat.maps.stats import HexStats
 
 LAT, LON = 22.61, 105.87  # Pác Nặm, Bắc Kạn: latitude and longitude differ a lot
 CENTRE = h3.latlng_to_cell(LAT, LON, 8)

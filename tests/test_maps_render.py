@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 import h3
 import pytest
 
-from maps.assets import STATIC_DIR, head_html
-from maps.classify import CoverageClass, CoverageStandard
-from maps.layers import HexLayer, MarkerLayer
-from maps.render import QUANTUM, encode_layer, render_map
-from maps.stats import HexStats, Probe, ProbeStatus, Village
+from giamsat.maps.assets import STATIC_DIR, head_html
+from giamsat.maps.classify import CoverageClass, CoverageStandard
+from giamsat.maps.layers import HexLayer, MarkerLayer
+from giamsat.maps.render import QUANTUM, encode_layer, render_map
+from giamsat.maps.stats import HexStats, Probe, ProbeStatus, Village
 
 CENTRE = h3.latlng_to_cell(22.61, 105.87, 8)
 T0 = datetime(2026, 11, 1, tzinfo=UTC)

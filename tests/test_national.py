@@ -10,11 +10,18 @@ import psycopg
 import pytest
 from psycopg.conninfo import make_conninfo
 
-from aggregator import areas, daily, national
-from aggregator.compliance import Period, build_rollups, evaluate, load_operators, load_standards
-from aggregator.compliance.clusters import local_day
-from aggregator.compliance.stats import bootstrap_mean
-from aggregator.settings import PROJECT_CONFIG
+from giamsat.aggregator.compliance import (
+    Period,
+    build_rollups,
+    evaluate,
+    load_operators,
+    load_standards,
+    national,
+)
+from giamsat.aggregator.compliance.clusters import local_day
+from giamsat.aggregator.compliance.stats import bootstrap_mean
+from giamsat.aggregator.settings import PROJECT_CONFIG
+from giamsat.aggregator.store import areas, daily
 from tests.test_assess import store_rollups
 from tests.truth import Truth, generate
 

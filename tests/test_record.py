@@ -3,7 +3,7 @@ import uuid
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from agent import record
+from giamsat.contract import record
 
 
 def test_uuid7_is_version_7_and_time_ordered():

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import Section
-from agent.signal import SignalError, create, parse_capture
-from agent.signal.mmcli import MmcliSignal, parse
+from giamsat.agent.signal import SignalError, create, parse_capture
+from giamsat.agent.signal.mmcli import MmcliSignal, parse
+from giamsat.contract.config import Section
 
 FIXTURES = Path(__file__).parent / "fixtures" / "signal"
 

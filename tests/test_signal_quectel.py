@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import ConfigError, Section
-from agent.signal import SignalError, create, parse_capture
-from agent.signal.operators import sim_operator
-from agent.signal.quectel import Operator, QuectelSignal, at_command, parse, parse_cops
+from giamsat.agent.signal import SignalError, create, parse_capture
+from giamsat.agent.signal.operators import sim_operator
+from giamsat.agent.signal.quectel import Operator, QuectelSignal, at_command, parse, parse_cops
+from giamsat.contract.config import ConfigError, Section
 
 FIXTURES = Path(__file__).parent / "fixtures" / "signal"
 

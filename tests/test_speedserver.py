@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 from fastapi import FastAPI
 
-from aggregator.speedserver import (
+from giamsat.aggregator.http.speedserver import (
     JPEG_SIZES,
     SpeedStats,
     create_app,

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from agent.config import ConfigError, Section
-from agent.throughput import create
-from aggregator.speedserver import SpeedStats, create_app, serve_in_thread
+from giamsat.agent.throughput import create
+from giamsat.aggregator.http.speedserver import SpeedStats, create_app, serve_in_thread
+from giamsat.contract.config import ConfigError, Section
 
 
 @pytest.fixture(scope="module")

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from agent.config import Section
-from agent.throughput import create
-from agent.throughput.speedtest_cli import mini_config
-from aggregator.speedserver import SpeedStats, create_app, serve_in_thread
+from giamsat.agent.throughput import create
+from giamsat.agent.throughput.speedtest_cli import mini_config
+from giamsat.aggregator.http.speedserver import SpeedStats, create_app, serve_in_thread
+from giamsat.contract.config import Section
 
 
 @pytest.fixture(scope="module")

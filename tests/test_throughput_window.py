@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent.throughput.window import RateWindow
+from giamsat.agent.throughput.window import RateWindow
 
 SLICE = 0.1
 

@@ -6,8 +6,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from agent import record
-from aggregator.validate import Accepted, ProbeKey, Rejected, check
+from giamsat.aggregator.ingest.validate import Accepted, ProbeKey, Rejected, check
+from giamsat.contract import record
 
 KEY = Ed25519PrivateKey.generate()
 OTHER = Ed25519PrivateKey.generate()
@@ -103,7 +103,7 @@ def test_future_timestamp_beyond_skew():
 
 
 def test_public_key_format_matches_identity_output():
-    from agent.identity import public_key_b64
+    from giamsat.agent.identity import public_key_b64
 
     raw = KEY.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     assert public_key_b64(KEY) == base64.b64encode(raw).decode()

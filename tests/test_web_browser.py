@@ -18,12 +18,12 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from aggregator import settings
-from aggregator.localservices import Postgres, free_port
-from aggregator.web.context import WebContext, load_context
-from maps.classify import CoverageClass, classify
-from maps.render import TileSource
-from maps.stats import HexStats
+from demo.services import Postgres, free_port
+from giamsat.aggregator import settings
+from giamsat.aggregator.http.web.context import WebContext, load_context
+from giamsat.maps.classify import CoverageClass, classify
+from giamsat.maps.render import TileSource
+from giamsat.maps.stats import HexStats
 from tests.support import chromium, count_elements
 from tests.test_web_support import (
     OCTOBER,

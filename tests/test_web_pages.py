@@ -20,12 +20,12 @@ import httpx
 import psycopg
 import pytest
 
-from aggregator import auth
-from aggregator.compliance.clusters import VIETNAM_TZ
-from aggregator.compliance.histogram import RSRP_EDGES_DBM, THROUGHPUT_EDGES, bin_index
-from aggregator.localservices import Postgres
-from aggregator.web import queries
-from aggregator.web.opendata import load_or_create_key, pseudonym
+from demo.services import Postgres
+from giamsat.aggregator.aggregates.histogram import RSRP_EDGES_DBM, THROUGHPUT_EDGES, bin_index
+from giamsat.aggregator.http.web import queries
+from giamsat.aggregator.http.web.opendata import load_or_create_key, pseudonym
+from giamsat.aggregator.store import tokens as auth
+from giamsat.contract.timezone import VIETNAM_TZ
 from tests.support import run_cli
 from tests.test_web_support import (
     FAMILIES,

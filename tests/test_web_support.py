@@ -26,15 +26,18 @@ import uvicorn
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from aggregator import areas, auth, db, probes, settings, store
-from aggregator.api import create_app
-from aggregator.compliance import Sample, build_rollups
-from aggregator.compliance.clusters import VIETNAM_TZ
-from aggregator.compliance.rollup import COLUMNS
-from aggregator.compliance.samples import NO_TECH
-from aggregator.localservices import Postgres, free_port
-from aggregator.settings import PROJECT_CONFIG
-from maps.render import TileSource
+from demo.services import Postgres, free_port
+from giamsat.aggregator import settings
+from giamsat.aggregator.aggregates.rollup import COLUMNS
+from giamsat.aggregator.aggregates.samples import NO_TECH
+from giamsat.aggregator.compliance import Sample, build_rollups
+from giamsat.aggregator.http.app import create_app
+from giamsat.aggregator.settings import PROJECT_CONFIG
+from giamsat.aggregator.store import areas, db, probes
+from giamsat.aggregator.store import records as store
+from giamsat.aggregator.store import tokens as auth
+from giamsat.contract.timezone import VIETNAM_TZ
+from giamsat.maps.render import TileSource
 from tests.truth import Truth, generate
 
 FAMILIES = {"LTE": ("LTE",), "NR": ("NR-SA", "NR-NSA")}

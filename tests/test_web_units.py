@@ -12,15 +12,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aggregator.compliance.coverage import load_coverage
-from aggregator.compliance.histogram import RSRP_EDGES_DBM, THROUGHPUT_EDGES, bin_index
-from aggregator.compliance.rollup import Moments
-from aggregator.settings import PROJECT_CONFIG
-from aggregator.web.charts import line_chart, nice_ceiling
-from aggregator.web.kpis import MonthRow, hist_median, monthly_kpis
-from aggregator.web.opendata import load_or_create_key, pseudonym, published_probes
-from aggregator.web.periods import day_period, month_period, month_span, shift_months
-from aggregator.web.session import safe_next
+from giamsat.aggregator.aggregates.histogram import RSRP_EDGES_DBM, THROUGHPUT_EDGES, bin_index
+from giamsat.aggregator.aggregates.rollup import Moments
+from giamsat.aggregator.compliance.coverage import load_coverage
+from giamsat.aggregator.http.web.charts import line_chart, nice_ceiling
+from giamsat.aggregator.http.web.kpis import MonthRow, hist_median, monthly_kpis
+from giamsat.aggregator.http.web.opendata import load_or_create_key, pseudonym, published_probes
+from giamsat.aggregator.http.web.periods import day_period, month_period, month_span, shift_months
+from giamsat.aggregator.http.web.session import safe_next
+from giamsat.aggregator.settings import PROJECT_CONFIG
 
 COVERAGE = load_coverage(PROJECT_CONFIG / "standards" / "coverage.toml")
 

@@ -4,7 +4,7 @@ A :class:`Truth` describes one operator's network as the probes would see it:
 the true mean download/upload/latency/access time at the monitored sites, the
 true access-failure probability, how many probes measure for how many days,
 in which environments, and how often. :func:`generate` turns it into
-:class:`~aggregator.compliance.samples.Sample` records.
+:class:`~giamsat.aggregator.aggregates.samples.Sample` records.
 
 Samples are correlated the way field data are: each probe has a site effect
 (its location is better or worse than average) and each probe-day a further
@@ -25,8 +25,8 @@ from datetime import date, datetime, time, timedelta
 import h3
 import numpy as np
 
-from aggregator.compliance.clusters import VIETNAM_TZ
-from aggregator.compliance.samples import NO_TECH, Sample
+from giamsat.aggregator.aggregates.samples import NO_TECH, Sample
+from giamsat.contract.timezone import VIETNAM_TZ
 
 _STAGGER_S = 600  # probes start their day up to 10 minutes apart
 THIRDS: dict[str, float] = {"indoor": 1 / 3, "outdoor_fixed": 1 / 3, "outdoor_mobile": 1 / 3}

@@ -11,7 +11,7 @@ Methods, tried in this order when ``method = "auto"``:
 The first that can run here is used for the whole series; the record says
 which, because the three are not equal (a TCP handshake involves the
 server's kernel, ICMP may be deprioritised by operators). The result is the
-record's ``lat`` section (see :mod:`agent.latency.stats` for the figures).
+record's ``lat`` section (see :mod:`giamsat.agent.latency.stats` for the figures).
 Network trouble never raises: an unreachable target is 100 % loss, and a
 target that does not resolve, or a forced method that cannot run, gives a
 section with ``error`` and no figures.
@@ -26,8 +26,8 @@ import socket
 import time
 from typing import Any, Protocol
 
-from agent.config import Section
-from agent.latency.stats import summarize
+from giamsat.agent.latency.stats import summarize
+from giamsat.contract.config import Section
 
 METHODS = ("icmp-raw", "icmp-dgram", "tcp")
 
@@ -61,12 +61,12 @@ class LatencyProbe:
 
     def _open(self, method: str, address: str) -> Pinger:
         if method == "tcp":
-            from agent.latency.tcp import TcpPinger
+            from giamsat.agent.latency.tcp import TcpPinger
 
             return TcpPinger(address, self.port, self.timeout_s)
         if ":" in address:
             raise PingerUnavailable(f"{method}: IPv4 only")
-        from agent.latency.icmp import DgramPinger, RawPinger
+        from giamsat.agent.latency.icmp import DgramPinger, RawPinger
 
         cls = RawPinger if method == "icmp-raw" else DgramPinger
         return cls(address, self.timeout_s)

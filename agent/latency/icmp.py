@@ -17,7 +17,7 @@ import struct
 import time
 from typing import Any
 
-from agent.latency import PingerUnavailable
+from giamsat.agent.latency import PingerUnavailable
 
 ECHO_REQUEST, ECHO_REPLY = 8, 0
 TAG = b"giamsat!"

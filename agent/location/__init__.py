@@ -12,9 +12,7 @@ from __future__ import annotations
 import importlib
 from typing import Any, Protocol
 
-from agent.config import Section
-
-ENVIRONMENTS = ("indoor", "outdoor_fixed", "outdoor_mobile")
+from giamsat.contract.config import Section
 
 
 class LocationSource(Protocol):
@@ -24,9 +22,9 @@ class LocationSource(Protocol):
 
 
 SOURCES: dict[str, str] = {
-    "static": "agent.location.static:StaticLocation",
-    "termux": "agent.location.termux:TermuxLocation",
-    "gpsd": "agent.location.gpsd:GpsdLocation",
+    "static": "giamsat.agent.location.static:StaticLocation",
+    "termux": "giamsat.agent.location.termux:TermuxLocation",
+    "gpsd": "giamsat.agent.location.gpsd:GpsdLocation",
 }
 
 

@@ -16,8 +16,8 @@ import socket
 import time
 from typing import Any
 
-from agent.config import Section
-from agent.location import ENVIRONMENTS
+from giamsat.contract.config import Section
+from giamsat.contract.schema import ENVIRONMENTS
 
 log = logging.getLogger(__name__)
 

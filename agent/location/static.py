@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.config import Section
-from agent.location import ENVIRONMENTS
+from giamsat.contract.config import Section
+from giamsat.contract.schema import ENVIRONMENTS
 
 
 class StaticLocation:

@@ -13,9 +13,9 @@ import json
 import logging
 from typing import Any
 
-from agent.command import CommandFailed, run_command
-from agent.config import Section
-from agent.location import ENVIRONMENTS
+from giamsat.agent.command import CommandFailed, run_command
+from giamsat.contract.config import Section
+from giamsat.contract.schema import ENVIRONMENTS
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from agent.config import Section
+from giamsat.contract.config import Section
 
 
 @dataclass
@@ -45,10 +45,10 @@ class SignalError(Exception):
 
 # name -> "module:Class"; modules are imported lazily so a probe needs only its own source.
 SOURCES: dict[str, str] = {
-    "sim": "agent.signal.sim:SimSignal",
-    "termux": "agent.signal.termux:TermuxSignal",
-    "mmcli": "agent.signal.mmcli:MmcliSignal",
-    "quectel": "agent.signal.quectel:QuectelSignal",
+    "sim": "giamsat.agent.signal.sim:SimSignal",
+    "termux": "giamsat.agent.signal.termux:TermuxSignal",
+    "mmcli": "giamsat.agent.signal.mmcli:MmcliSignal",
+    "quectel": "giamsat.agent.signal.quectel:QuectelSignal",
 }
 
 
@@ -69,9 +69,9 @@ def parse_capture(source: str, text: str) -> SignalReading:
     JSON or text; quectel: an ``AT+QENG="servingcell"`` reply (with ``+COPS?``).
     """
     parsers = {
-        "termux": "agent.signal.termux:parse_capture",
-        "mmcli": "agent.signal.mmcli:parse",
-        "quectel": "agent.signal.quectel:parse",
+        "termux": "giamsat.agent.signal.termux:parse_capture",
+        "mmcli": "giamsat.agent.signal.mmcli:parse",
+        "quectel": "giamsat.agent.signal.quectel:parse",
     }
     if source not in parsers:
         raise SignalError(f"no capture parser for source {source!r} ({', '.join(parsers)})")

@@ -19,10 +19,10 @@ import json
 import re
 from typing import Any
 
-from agent.command import CommandFailed, run_command
-from agent.config import Section
-from agent.signal import SignalError, SignalReading
-from agent.signal.operators import operator_name, split_plmn
+from giamsat.agent.command import CommandFailed, run_command
+from giamsat.agent.signal import SignalError, SignalReading
+from giamsat.agent.signal.operators import operator_name, split_plmn
+from giamsat.contract.config import Section
 
 SERVICE_STATES = ("registered", "connecting", "connected", "disconnecting")
 GSM_ACCESS = ("gsm", "gsm-compact", "gprs", "edge")

@@ -35,10 +35,10 @@ import tty
 from dataclasses import dataclass
 from typing import Any
 
-from agent.command import CommandFailed, run_command
-from agent.config import Section
-from agent.signal import SignalError, SignalReading
-from agent.signal.operators import operator_name, sim_operator, split_plmn
+from giamsat.agent.command import CommandFailed, run_command
+from giamsat.agent.signal import SignalError, SignalReading
+from giamsat.agent.signal.operators import operator_name, sim_operator, split_plmn
+from giamsat.contract.config import Section
 
 QENG = "+QENG:"
 LTE_RATS = ("LTE", "CAT-M", "EMTC", "CAT-NB", "NBIOT")

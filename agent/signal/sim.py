@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import random
 
-from agent.config import Section
-from agent.signal import SignalReading
-from agent.signal.operators import operator_name
+from giamsat.agent.signal import SignalReading
+from giamsat.agent.signal.operators import operator_name
+from giamsat.contract.config import Section
 
 TECHS = ("LTE", "NR-NSA", "NR-SA")
 

@@ -20,10 +20,10 @@ import json
 import re
 from typing import Any
 
-from agent.command import CommandFailed, run_command
-from agent.config import Section
-from agent.signal import SignalError, SignalReading
-from agent.signal.operators import operator_name, split_plmn
+from giamsat.agent.command import CommandFailed, run_command
+from giamsat.agent.signal import SignalError, SignalReading
+from giamsat.agent.signal.operators import operator_name, split_plmn
+from giamsat.contract.config import Section
 
 # Integer.MAX_VALUE and Long.MAX_VALUE: Android's "unavailable".
 SENTINELS = (2147483647, 9223372036854775807)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import importlib
 from typing import Any, Literal, Protocol
 
-from agent.config import Section
+from giamsat.contract.config import Section
 
 Direction = Literal["dl", "ul"]
 DIRECTIONS: tuple[Direction, ...] = ("dl", "ul")
@@ -38,8 +38,8 @@ class ThroughputMethod(Protocol):
 
 # name -> "module:Class"; imported lazily so a probe loads only the method it uses.
 METHODS: dict[str, str] = {
-    "giamsat-http": "agent.throughput.http_streams:GiamsatHttp",
-    "speedtest-cli": "agent.throughput.speedtest_cli:SpeedtestCli",
+    "giamsat-http": "giamsat.agent.throughput.http_streams:GiamsatHttp",
+    "speedtest-cli": "giamsat.agent.throughput.speedtest_cli:SpeedtestCli",
 }
 
 

@@ -17,7 +17,7 @@ One test, in either direction:
    request is started after the stop, the ones in flight are read to their
    end, and the bytes counted here are the bytes the server sent.
 3. **Rate.** Every ``slice_s`` the bytes of all streams are sampled together;
-   :class:`~agent.throughput.window.RateWindow` takes the rate over the window
+   :class:`~giamsat.agent.throughput.window.RateWindow` takes the rate over the window
    in which all streams are busy, after a warm-up, and says when it is stable.
 4. **Limits.** The test stops at the first of: a stable estimate (when
    ``early_stop``), ``max_bytes`` handed out (a budget shared by all requests,
@@ -47,9 +47,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from agent.config import Section
-from agent.throughput import Direction, failure
-from agent.throughput.window import RateWindow
+from giamsat.agent.throughput import Direction, failure
+from giamsat.agent.throughput.window import RateWindow
+from giamsat.contract.config import Section
 
 MIN_REQUEST = 64 << 10
 MAX_REQUEST = 64 << 20

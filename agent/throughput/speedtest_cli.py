@@ -11,7 +11,7 @@ What the library does and we live with: its constructor always fetches
 ``secure=True``); it divides payload bytes by the time from its first request
 to its last thread ending, ramp-up included, over a fixed ``testlength``
 (10 s per direction in speedtest.net's config); its ping is half the mean
-HTTP request time, so the record takes latency from ``agent.latency`` instead.
+HTTP request time, so the record takes latency from ``giamsat.agent.latency`` instead.
 For our own server the subclass below supplies speedtest.net's config values
 itself, so nothing is fetched from speedtest.net.
 
@@ -28,8 +28,8 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit
 
-from agent.config import Section
-from agent.throughput import Direction, failure
+from giamsat.agent.throughput import Direction, failure
+from giamsat.contract.config import Section
 
 # From speedtest.net's speedtest-config.php: <download testlength="10" threadsperurl="4"/>,
 # <upload testlength="10" ratio="5" threads="2" maxchunkcount="50"/>,

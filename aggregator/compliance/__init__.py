@@ -1,7 +1,7 @@
 """The compliance engine: standards as data, statistics, verdicts and escalation.
 
 Pure functions of data in, results out; no database calls. The storage layer
-keeps hourly :class:`~aggregator.compliance.rollup.Rollup` rows; this package
+keeps hourly :class:`~giamsat.aggregator.aggregates.rollup.Rollup` rows; this package
 turns them into verdicts per (standard, operator, area, period), grades the
 sampling as evidence or early warning, and walks failing KPIs through the
 notice / sanction process.
@@ -15,9 +15,11 @@ Typical use::
     print(render_table(assessment))
 """
 
-from aggregator.compliance.clusters import Period
-from aggregator.compliance.coverage import CoverageStandard, coverage_counts, load_coverage
-from aggregator.compliance.escalation import (
+from giamsat.aggregator.aggregates.rollup import COLUMNS, Rollup, build_rollups
+from giamsat.aggregator.aggregates.samples import Sample
+from giamsat.aggregator.compliance.clusters import Period
+from giamsat.aggregator.compliance.coverage import CoverageStandard, coverage_counts, load_coverage
+from giamsat.aggregator.compliance.escalation import (
     Case,
     CaseState,
     EscalationError,
@@ -27,13 +29,11 @@ from aggregator.compliance.escalation import (
     open_case,
     transition,
 )
-from aggregator.compliance.notices import render_notice
-from aggregator.compliance.operators import Operator, load_operators
-from aggregator.compliance.render import render_table, to_csv, to_json
-from aggregator.compliance.rollup import COLUMNS, Rollup, build_rollups
-from aggregator.compliance.samples import Sample
-from aggregator.compliance.standards import Standard, load_standard, load_standards
-from aggregator.compliance.verdicts import Assessment, KpiVerdict, Verdict, evaluate
+from giamsat.aggregator.compliance.notices import render_notice
+from giamsat.aggregator.compliance.operators import Operator, load_operators
+from giamsat.aggregator.compliance.render import render_table, to_csv, to_json
+from giamsat.aggregator.compliance.standards import Standard, load_standard, load_standards
+from giamsat.aggregator.compliance.verdicts import Assessment, KpiVerdict, Verdict, evaluate
 
 __all__ = [
     "COLUMNS",

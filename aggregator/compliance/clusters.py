@@ -11,16 +11,20 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 
 import numpy as np
 
-from aggregator.compliance.histogram import FIELD_EDGES, GAP_EDGES_S, RSRP_EDGES_DBM, edge_position
-from aggregator.compliance.rollup import Rollup
-from aggregator.compliance.samples import NO_TECH
-from aggregator.compliance.standards import Kpi, Standard
-
-VIETNAM_TZ = timezone(timedelta(hours=7), "ICT")
+from giamsat.aggregator.aggregates.histogram import (
+    FIELD_EDGES,
+    GAP_EDGES_S,
+    RSRP_EDGES_DBM,
+    edge_position,
+)
+from giamsat.aggregator.aggregates.rollup import Rollup
+from giamsat.aggregator.aggregates.samples import NO_TECH
+from giamsat.aggregator.compliance.standards import Kpi, Standard
+from giamsat.contract.timezone import VIETNAM_TZ
 
 
 def local_day(t: datetime) -> date:

@@ -12,11 +12,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from agent.config import Section, read_toml
-from aggregator.compliance.histogram import RSRP_EDGES_DBM, count_at_least, count_below
-from aggregator.compliance.rollup import Rollup
-from aggregator.compliance.samples import NO_TECH
-from aggregator.compliance.standards import RECORD_TECHS, require_edge
+from giamsat.aggregator.aggregates.histogram import RSRP_EDGES_DBM, count_at_least, count_below
+from giamsat.aggregator.aggregates.rollup import Rollup
+from giamsat.aggregator.aggregates.samples import NO_TECH
+from giamsat.aggregator.compliance.standards import require_edge
+from giamsat.contract.config import Section, read_toml
+from giamsat.contract.schema import TECHNOLOGIES
 
 COVERED, WEAK, DEAD = "covered", "weak", "dead"
 
@@ -78,9 +79,9 @@ def load_coverage(path: Path | str) -> CoverageStandard:
         if name in rules:
             raise entry.error("name", f"duplicate technology {name!r}")
         techs = entry.list("record_techs")
-        unknown = [t for t in techs if t not in RECORD_TECHS]
+        unknown = [t for t in techs if t not in TECHNOLOGIES]
         if not techs or unknown:
-            raise entry.error("record_techs", f"must list record technologies from {RECORD_TECHS}")
+            raise entry.error("record_techs", f"must list record technologies from {TECHNOLOGIES}")
         covered = entry.float("covered_dbm")
         dead = entry.float("dead_dbm")
         require_edge(entry, "covered_dbm", "rsrp_dbm", covered)

@@ -19,8 +19,8 @@ from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
 
-from aggregator.compliance.sampling import EVIDENCE
-from aggregator.compliance.verdicts import KpiVerdict, Verdict
+from giamsat.aggregator.compliance.sampling import EVIDENCE
+from giamsat.aggregator.compliance.verdicts import KpiVerdict, Verdict
 
 
 class CaseState(StrEnum):
@@ -106,7 +106,7 @@ class Case:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Case:
-        """Inverse of :func:`aggregator.compliance.render.to_jsonable` for a case."""
+        """Inverse of :func:`giamsat.aggregator.compliance.render.to_jsonable` for a case."""
         history = tuple(
             HistoryEntry(
                 on=date.fromisoformat(entry["on"]),

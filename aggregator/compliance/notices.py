@@ -14,11 +14,11 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from aggregator.compliance.escalation import DEFAULT_POLICY, Case, CaseState, Policy
-from aggregator.compliance.operators import Operator
-from aggregator.compliance.sampling import EVIDENCE
-from aggregator.compliance.standards import Standard
-from aggregator.compliance.verdicts import KpiVerdict, Verdict
+from giamsat.aggregator.compliance.escalation import DEFAULT_POLICY, Case, CaseState, Policy
+from giamsat.aggregator.compliance.operators import Operator
+from giamsat.aggregator.compliance.sampling import EVIDENCE
+from giamsat.aggregator.compliance.standards import Standard
+from giamsat.aggregator.compliance.verdicts import KpiVerdict, Verdict
 
 LANGUAGES: tuple[str, ...] = ("vi", "en")
 _SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from agent.config import ConfigError, Section, read_toml
-from aggregator.compliance.histogram import THROUGHPUT_EDGES, is_edge
-from aggregator.compliance.standards import Kpi, Standard
+from giamsat.aggregator.aggregates.histogram import THROUGHPUT_EDGES, is_edge
+from giamsat.aggregator.compliance.standards import Kpi, Standard
+from giamsat.contract.config import ConfigError, Section, read_toml
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
-from aggregator.compliance.verdicts import Assessment, KpiVerdict
+from giamsat.aggregator.compliance.verdicts import Assessment, KpiVerdict
 
 CSV_COLUMNS: tuple[str, ...] = (
     "standard_id",

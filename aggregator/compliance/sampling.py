@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from agent.location import ENVIRONMENTS
-from aggregator.compliance.standards import Standard
+from giamsat.aggregator.compliance.standards import Standard
+from giamsat.contract.schema import ENVIRONMENTS
 
 EVIDENCE = "evidence"
 EARLY_WARNING = "early_warning"

@@ -4,7 +4,7 @@ A standard names its KPIs, how each is computed (``metric``), the comparator,
 the limit and the sampling rules that make measurements evidence. Everything
 an inspector might dispute is in the file, cited, and validated here so that a
 mistake in it stops the aggregator at start-up with the file and key named
-(:class:`agent.config.ConfigError`) rather than producing wrong verdicts.
+(:class:`giamsat.contract.config.ConfigError`) rather than producing wrong verdicts.
 
 Metrics (every one is a ratio of sums over samples, which is what makes
 rollups and clusters work):
@@ -23,20 +23,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agent.config import ConfigError, Section, read_toml
-from agent.location import ENVIRONMENTS
-from aggregator.compliance.histogram import (
+from giamsat.aggregator.aggregates.histogram import (
     FIELD_EDGES,
     FIELD_UNITS,
     FIELDS,
     GAP_EDGES_S,
     is_edge,
 )
+from giamsat.contract.config import ConfigError, Section, read_toml
+from giamsat.contract.schema import ENVIRONMENTS, TECHNOLOGIES
 
 METRICS: tuple[str, ...] = ("mean", "share_at_least", "access_failure_ratio", "radio_availability")
 SHARE_METRICS: tuple[str, ...] = ("share_at_least", "access_failure_ratio", "radio_availability")
 COMPARATORS: tuple[str, ...] = (">=", "<=")
-RECORD_TECHS: tuple[str, ...] = ("LTE", "NR-SA", "NR-NSA", "WCDMA", "GSM")
 # Operators declare speeds (Vd, Vu); operators.py checks them against these fields' edges.
 DECLARABLE_FIELDS: tuple[str, ...] = ("dl_mbps", "ul_mbps")
 _DECLARED = re.compile(r"^declared:([a-z][a-z0-9_]*)$")
@@ -215,9 +214,9 @@ def load_standard(path: Path | str) -> Standard:
     if not record_techs:
         raise doc.error("record_techs", "must name at least one record technology")
     for tech in record_techs:
-        if tech not in RECORD_TECHS:
+        if tech not in TECHNOLOGIES:
             raise doc.error(
-                "record_techs", f"unknown technology {tech!r} ({', '.join(RECORD_TECHS)})"
+                "record_techs", f"unknown technology {tech!r} ({', '.join(TECHNOLOGIES)})"
             )
     rules, early = _sampling(doc)
 

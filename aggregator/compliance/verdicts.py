@@ -18,12 +18,12 @@ from typing import Any
 
 import numpy as np
 
-from aggregator.compliance.clusters import Period, kpi_data, prepare
-from aggregator.compliance.operators import Operator
-from aggregator.compliance.rollup import Rollup
-from aggregator.compliance.sampling import SamplingCheck, check_sampling
-from aggregator.compliance.standards import Kpi, Standard
-from aggregator.compliance.stats import Estimate, bootstrap_mean, clustered_share
+from giamsat.aggregator.aggregates.rollup import Rollup
+from giamsat.aggregator.compliance.clusters import Period, kpi_data, prepare
+from giamsat.aggregator.compliance.operators import Operator
+from giamsat.aggregator.compliance.sampling import SamplingCheck, check_sampling
+from giamsat.aggregator.compliance.standards import Kpi, Standard
+from giamsat.aggregator.compliance.stats import Estimate, bootstrap_mean, clustered_share
 
 
 class Verdict(StrEnum):

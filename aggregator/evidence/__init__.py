@@ -17,6 +17,6 @@ signed bytes.
 - :mod:`.keys` — the aggregator's signing key
 - :mod:`.cli`, :mod:`.api` — ``giamsat evidence ...`` and ``GET /api/v1/evidence``
 
-Nothing is imported here, so ``python -m aggregator.evidence.verify`` loads
+Nothing is imported here, so ``python -m giamsat.aggregator.evidence.verify`` loads
 only what verification needs.
 """

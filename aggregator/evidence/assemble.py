@@ -1,7 +1,7 @@
 """Writing a bundle from records, probes and the configuration applied; no database here.
 
 :func:`assemble` streams the records once: each is checked exactly as the
-verifier will check it (:class:`~aggregator.evidence.records.RecordChecker`)
+verifier will check it (:class:`~giamsat.aggregator.evidence.records.RecordChecker`)
 and written to ``records.jsonl`` and ``records.csv`` in temporary files, so a
 bundle of millions of records never sits in memory twice. A stored record
 that fails (a signature that no longer matches, a record outside the case)
@@ -33,8 +33,7 @@ from typing import Any
 import numpy as np
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from agent import record as rec
-from aggregator.compliance import (
+from giamsat.aggregator.compliance import (
     Assessment,
     Operator,
     Period,
@@ -45,10 +44,10 @@ from aggregator.compliance import (
     evaluate,
     to_json,
 )
-from aggregator.evidence import layout, manifest, mapping
-from aggregator.evidence.progress import Progress
-from aggregator.evidence.readme import readme_text
-from aggregator.evidence.records import (
+from giamsat.aggregator.evidence import layout, manifest, mapping
+from giamsat.aggregator.evidence.progress import Progress
+from giamsat.aggregator.evidence.readme import readme_text
+from giamsat.aggregator.evidence.records import (
     CSV_COLUMNS,
     AreaSpec,
     BundleError,
@@ -60,8 +59,9 @@ from aggregator.evidence.records import (
     csv_row,
     jsonl_line,
 )
-from aggregator.evidence.report import ReportFacts, render_report
-from maps.stats import HexStats
+from giamsat.aggregator.evidence.report import ReportFacts, render_report
+from giamsat.contract import record as rec
+from giamsat.maps.stats import HexStats
 
 MAX_LISTED_PROBLEMS = 10
 

@@ -24,14 +24,14 @@ import h3
 import psycopg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from aggregator import areas
-from aggregator.columns import H3_RESOLUTION
-from aggregator.compliance import Operator, Period, Standard, load_operators, load_standards
-from aggregator.compliance.clusters import VIETNAM_TZ
-from aggregator.evidence.assemble import BuildResult, assemble
-from aggregator.evidence.progress import Progress
-from aggregator.evidence.records import AreaSpec, BundleError, ProbeEntry
-from aggregator.settings import ComplianceSettings
+from giamsat.aggregator.compliance import Operator, Period, Standard, load_operators, load_standards
+from giamsat.aggregator.evidence.assemble import BuildResult, assemble
+from giamsat.aggregator.evidence.progress import Progress
+from giamsat.aggregator.evidence.records import AreaSpec, BundleError, ProbeEntry
+from giamsat.aggregator.settings import ComplianceSettings
+from giamsat.aggregator.store import areas
+from giamsat.aggregator.store.columns import H3_RESOLUTION
+from giamsat.contract.timezone import VIETNAM_TZ
 
 ALL = "all"
 FETCH_ROWS = 5_000

@@ -28,9 +28,9 @@ from typing import Any, BinaryIO
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from agent import record as rec
-from aggregator.compliance.verdicts import Verdict
-from aggregator.evidence.keys import fingerprint, public_key_b64
+from giamsat.aggregator.compliance.verdicts import Verdict
+from giamsat.aggregator.evidence.keys import fingerprint, public_key_b64
+from giamsat.contract import record as rec
 
 CHUNK = 1 << 20
 # Worst first: one KPI that fails makes the case fail; one without data keeps it open.

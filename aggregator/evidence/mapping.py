@@ -2,11 +2,11 @@
 
 Per H3 cell, the samples the standard judges (its record technologies, plus
 no-service samples, which belong to every layer because the probe found no
-network at all) become one :class:`maps.stats.HexStats` per technology family
-(``NR``, ``LTE``), classified by :mod:`maps.classify`'s coverage thresholds.
-The HTML is :func:`maps.render.render_map` with Leaflet inlined, so it opens
+network at all) become one :class:`giamsat.maps.stats.HexStats` per technology family
+(``NR``, ``LTE``), classified by :mod:`giamsat.maps.classify`'s coverage thresholds.
+The HTML is :func:`giamsat.maps.render.render_map` with Leaflet inlined, so it opens
 offline. For the PDF a PNG is taken with headless Chromium
-(:mod:`maps.snapshot`); when Chromium is missing or fails, the report draws
+(:mod:`giamsat.maps.snapshot`); when Chromium is missing or fails, the report draws
 the classified hexagons itself, so a bundle never fails for want of a browser.
 """
 
@@ -21,13 +21,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from aggregator.compliance.clusters import local_day
-from aggregator.compliance.samples import NO_TECH, Sample
-from aggregator.compliance.standards import Standard
-from maps.classify import CoverageClass, CoverageStandard, classify
-from maps.render import render_map
-from maps.snapshot import png_snapshot
-from maps.stats import HexStats, Probe, ProbeStatus
+from giamsat.aggregator.aggregates.samples import NO_TECH, Sample
+from giamsat.aggregator.compliance.clusters import local_day
+from giamsat.aggregator.compliance.standards import Standard
+from giamsat.maps.classify import CoverageClass, CoverageStandard, classify
+from giamsat.maps.render import render_map
+from giamsat.maps.snapshot import png_snapshot
+from giamsat.maps.stats import HexStats, Probe, ProbeStatus
 
 PNG_SIZE = (1200, 800)
 # When two families share a cell the drawing shows the more alarming class.

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aggregator.evidence import layout
-from aggregator.evidence.records import CaseSpec
+from giamsat.aggregator.evidence import layout
+from giamsat.aggregator.evidence.records import CaseSpec
 
 TEMPLATE = """\
 BỘ BẰNG CHỨNG GIÁM SÁT CHẤT LƯỢNG DỊCH VỤ DI ĐỘNG - giamsat
@@ -39,7 +39,7 @@ Không cần mạng, không cần cơ sở dữ liệu. Không có lệnh giamsa
 mã nguồn giamsat (các gói agent, aggregator) cùng cryptography, numpy và h3:
 No network and no database are needed. Without the full giamsat command, the
 giamsat source (packages agent, aggregator) with cryptography, numpy and h3 is enough:
-    python -m aggregator.evidence.verify {bundle} --key {fingerprint_compact}
+    python -m giamsat.aggregator.evidence.verify {bundle} --key {fingerprint_compact}
 Exit status 0: every check passed; otherwise each failure is named.
 
 Kiểm tra thủ công / Verify by hand
@@ -59,7 +59,7 @@ Kiểm tra thủ công / Verify by hand
    service) is the operator; its time "t" falls on a day of the period in UTC+7;
    the H3 cell (resolution 8) of loc.lat/loc.lon is one of area.json "cells"
    (null cells: every place).
-5. The verdict: the giamsat compliance engine (aggregator.compliance: Sample,
+5. The verdict: the giamsat compliance engine (giamsat.aggregator.compliance: Sample,
    build_rollups, evaluate) applied to these records with standard.toml,
    operators.toml and the confidence, resamples and seed in verdict.json gives
    verdict.json again.

@@ -3,9 +3,10 @@
 Building and verifying a bundle run every record through the same
 :class:`RecordChecker`, so a bundle the aggregator builds is exactly what
 its verifier accepts, and the verdict is computed from the same
-:class:`~aggregator.compliance.samples.Sample` values on both sides.
+:class:`~giamsat.aggregator.aggregates.samples.Sample` values on both sides.
 
-A record is genuine when ingest would accept it now (:func:`aggregator.validate.check`:
+A record is genuine when ingest would accept it now
+(:func:`giamsat.aggregator.ingest.validate.check`:
 schema, physical ranges, and an Ed25519 signature by the key the probe is
 registered with in ``probes.json``) and it was not made after its probe was
 revoked. It belongs to the case when its operator (``net.op``, or the SIM's
@@ -14,7 +15,7 @@ local (UTC+7) day and its H3 cell match the case. Each failure is one line
 naming the record by its line number in ``records.jsonl`` and its id.
 
 Nothing here imports psycopg: the column mapping is
-:func:`aggregator.columns.columns_of`, the same function ingest stores with.
+:func:`giamsat.aggregator.store.columns.columns_of`, the same function ingest stores with.
 """
 
 from __future__ import annotations
@@ -27,11 +28,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from agent import record as rec
-from aggregator.columns import columns_of
-from aggregator.compliance.clusters import Period, local_day
-from aggregator.compliance.samples import Sample
-from aggregator.validate import Accepted, ProbeKey, check
+from giamsat.aggregator.aggregates.samples import Sample
+from giamsat.aggregator.compliance.clusters import Period, local_day
+from giamsat.aggregator.ingest.validate import Accepted, ProbeKey, check
+from giamsat.aggregator.store.columns import columns_of
+from giamsat.contract import record as rec
 
 # A revoked probe's records were refused from the moment of revocation, but a
 # probe's clock may run ahead of the server's by up to ingest's allowed skew.

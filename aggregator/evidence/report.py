@@ -19,27 +19,27 @@ import math
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 
 import h3
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
-from aggregator.compliance.operators import Operator
-from aggregator.compliance.sampling import EVIDENCE
-from aggregator.compliance.standards import Standard
-from aggregator.compliance.verdicts import Assessment, KpiVerdict, Verdict
-from aggregator.evidence import layout
-from aggregator.evidence.keys import fingerprint
-from aggregator.evidence.manifest import overall_verdict
-from aggregator.evidence.records import AreaSpec, BundleError, ProbeEntry
-from maps.classify import CoverageClass
-from maps.labels import CLASS_LABELS
+from giamsat.aggregator.compliance.operators import Operator
+from giamsat.aggregator.compliance.sampling import EVIDENCE
+from giamsat.aggregator.compliance.standards import Standard
+from giamsat.aggregator.compliance.verdicts import Assessment, KpiVerdict, Verdict
+from giamsat.aggregator.evidence import layout
+from giamsat.aggregator.evidence.keys import fingerprint
+from giamsat.aggregator.evidence.manifest import overall_verdict
+from giamsat.aggregator.evidence.records import AreaSpec, BundleError, ProbeEntry
+from giamsat.contract.timezone import VIETNAM_TZ
+from giamsat.maps.classify import CoverageClass
+from giamsat.maps.labels import CLASS_LABELS
 
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 FONT = "DejaVu"
-ICT = timezone(timedelta(hours=7), "UTC+7")
 GREY = (90, 90, 90)
 
 VERDICT_LABELS: dict[Verdict, tuple[str, str]] = {
@@ -98,7 +98,7 @@ def _limit(v: KpiVerdict) -> str:
 
 
 def _when(t: datetime | None) -> str:
-    return "-" if t is None else t.astimezone(ICT).strftime("%Y-%m-%d %H:%M:%S") + " (UTC+7)"
+    return "-" if t is None else t.astimezone(VIETNAM_TZ).strftime("%Y-%m-%d %H:%M:%S") + " (UTC+7)"
 
 
 def _vi_date(day: object) -> str:

@@ -24,10 +24,10 @@ bundle shows *what* was changed, not just that something was):
                        intervals to 1e-9 relative
 
 This module imports neither psycopg nor the map or PDF code: a third party
-needs only ``agent``, ``aggregator.compliance``, ``aggregator.validate``,
+needs only ``agent``, ``giamsat.aggregator.compliance``, ``giamsat.aggregator.ingest.validate``,
 this package's record and manifest modules, and cryptography, numpy and h3.
 Run it as ``giamsat evidence verify bundle.zip`` or, without the full
-command, ``python -m aggregator.evidence.verify bundle.zip``.
+command, ``python -m giamsat.aggregator.evidence.verify bundle.zip``.
 """
 
 from __future__ import annotations
@@ -51,9 +51,7 @@ from typing import Any, TextIO, TypeVar
 
 import numpy as np
 
-from agent import record as rec
-from agent.config import ConfigError
-from aggregator.compliance import (
+from giamsat.aggregator.compliance import (
     Operator,
     Period,
     Sample,
@@ -63,11 +61,11 @@ from aggregator.compliance import (
     load_operators,
     load_standard,
 )
-from aggregator.compliance.render import to_jsonable
-from aggregator.evidence import layout, manifest
-from aggregator.evidence.keys import fingerprint
-from aggregator.evidence.progress import Progress, table
-from aggregator.evidence.records import (
+from giamsat.aggregator.compliance.render import to_jsonable
+from giamsat.aggregator.evidence import layout, manifest
+from giamsat.aggregator.evidence.keys import fingerprint
+from giamsat.aggregator.evidence.progress import Progress, table
+from giamsat.aggregator.evidence.records import (
     CSV_COLUMNS,
     GENUINE,
     IN_CASE,
@@ -77,6 +75,8 @@ from aggregator.evidence.records import (
     RecordChecker,
     csv_row,
 )
+from giamsat.contract import record as rec
+from giamsat.contract.config import ConfigError
 
 CHECKS: tuple[str, ...] = (
     "ZIP", "manifest signature", "file hashes", "documents", GENUINE, IN_CASE, "records.csv",
@@ -557,7 +557,7 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m aggregator.evidence.verify",
+        prog="python -m giamsat.aggregator.evidence.verify",
         description="Verify a giamsat evidence bundle offline.",
     )
     add_arguments(parser)

@@ -1,0 +1,208 @@
+"""Hourly rollups: mergeable aggregates of samples, the engine's only input.
+
+One :class:`Rollup` per (hour, H3 cell, operator, technology, probe, env)
+holds, for each measured quantity, a count, a sum, a sum of squares and a
+fixed-edge histogram (:mod:`.histogram`), plus the counters that are not
+quantities: records, no-service records, access attempts and failures, and a
+histogram of the time since the same probe's previous sample on the same
+operator (the QCVN 30 s spacing rule). Everything adds, so rollups of any
+hours, cells or probes combine by summation, in Python or in SQL.
+
+Counts of samples meeting a threshold are not stored separately: every
+threshold a standard uses is a histogram edge, so they are read off the
+histogram exactly and a new threshold needs no backfill.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+
+from giamsat.aggregator.aggregates.histogram import FIELD_EDGES, FIELDS, GAP_EDGES_S, bin_index
+from giamsat.aggregator.aggregates.samples import Sample
+
+KEY_COLUMNS: tuple[str, ...] = ("hour", "h3", "op", "tech", "probe", "env")
+COUNTER_COLUMNS: tuple[str, ...] = ("records", "no_service", "access_attempts", "access_failures")
+MOMENT_SUFFIXES: tuple[str, ...] = ("n", "sum", "sumsq", "hist")
+# The flat column list of a stored rollup row, in table order (see Rollup.as_row).
+COLUMNS: tuple[str, ...] = (
+    KEY_COLUMNS
+    + COUNTER_COLUMNS
+    + ("gap_hist",)
+    + tuple(f"{name}_{suffix}" for name in FIELDS for suffix in MOMENT_SUFFIXES)
+)
+
+
+def _zeros(edges: tuple[float, ...]) -> list[int]:
+    return [0] * (len(edges) + 1)
+
+
+@dataclass
+class Moments:
+    """Count, sum, sum of squares and histogram of one quantity: all additive."""
+
+    edges: tuple[float, ...] = field(repr=False)
+    n: int = 0
+    sum: float = 0.0
+    sumsq: float = 0.0
+    hist: list[int] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.hist:
+            self.hist = _zeros(self.edges)
+        elif len(self.hist) != len(self.edges) + 1:
+            raise ValueError(
+                f"histogram has {len(self.hist)} bins, edges need {len(self.edges) + 1}"
+            )
+
+    def add(self, value: float) -> None:
+        self.n += 1
+        self.sum += value
+        self.sumsq += value * value
+        self.hist[bin_index(self.edges, value)] += 1
+
+    def absorb(self, other: Moments) -> None:
+        self.n += other.n
+        self.sum += other.sum
+        self.sumsq += other.sumsq
+        self.hist = [a + b for a, b in zip(self.hist, other.hist, strict=True)]
+
+
+@dataclass
+class Rollup:
+    """Aggregates of the samples of one probe, in one env, cell, hour, operator and technology."""
+
+    hour: datetime
+    h3: str
+    op: str
+    tech: str
+    probe: str
+    env: str
+    records: int = 0
+    no_service: int = 0
+    access_attempts: int = 0
+    access_failures: int = 0
+    gap_hist: list[int] = field(default_factory=lambda: _zeros(GAP_EDGES_S))
+    dl_mbps: Moments = field(default_factory=partial(Moments, FIELD_EDGES["dl_mbps"]))
+    ul_mbps: Moments = field(default_factory=partial(Moments, FIELD_EDGES["ul_mbps"]))
+    rtt_ms: Moments = field(default_factory=partial(Moments, FIELD_EDGES["rtt_ms"]))
+    access_s: Moments = field(default_factory=partial(Moments, FIELD_EDGES["access_s"]))
+    rsrp_dbm: Moments = field(default_factory=partial(Moments, FIELD_EDGES["rsrp_dbm"]))
+
+    @property
+    def key(self) -> tuple[datetime, str, str, str, str, str]:
+        return (self.hour, self.h3, self.op, self.tech, self.probe, self.env)
+
+    def moments(self, name: str) -> Moments:
+        if name not in FIELD_EDGES:
+            raise KeyError(name)
+        return getattr(self, name)
+
+    def add(self, sample: Sample, gap_s: float | None) -> None:
+        """Count one sample; ``gap_s`` is the time since the probe's previous one, if known.
+
+        A no-service sample contributes no measurements even if the modem still
+        reported a cell: "no service" is what the user got, and the standards
+        count it as such.
+        """
+        self.records += 1
+        if gap_s is not None:
+            self.gap_hist[bin_index(GAP_EDGES_S, gap_s)] += 1
+        if sample.access_ok is not None:
+            self.access_attempts += 1
+            self.access_failures += not sample.access_ok
+        if not sample.service:
+            self.no_service += 1
+            return
+        for name in FIELDS:
+            value = getattr(sample, name)
+            if value is not None:
+                getattr(self, name).add(float(value))
+
+    def merged(self, other: Rollup) -> Rollup:
+        """The sum of two rollups with the same key (e.g. two ingest batches of one hour)."""
+        if other.key != self.key:
+            raise ValueError(f"cannot merge rollups with keys {self.key} and {other.key}")
+        result = Rollup.from_row(self.as_row())
+        result.records += other.records
+        result.no_service += other.no_service
+        result.access_attempts += other.access_attempts
+        result.access_failures += other.access_failures
+        result.gap_hist = [a + b for a, b in zip(result.gap_hist, other.gap_hist, strict=True)]
+        for name in FIELDS:
+            result.moments(name).absorb(other.moments(name))
+        return result
+
+    def as_row(self) -> dict[str, Any]:
+        """Flat mapping with the names of :data:`COLUMNS`, for storage."""
+        row: dict[str, Any] = {name: getattr(self, name) for name in KEY_COLUMNS + COUNTER_COLUMNS}
+        row["gap_hist"] = list(self.gap_hist)
+        for name in FIELDS:
+            m = self.moments(name)
+            row.update(
+                {
+                    f"{name}_n": m.n,
+                    f"{name}_sum": m.sum,
+                    f"{name}_sumsq": m.sumsq,
+                    f"{name}_hist": list(m.hist),
+                }
+            )
+        return row
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> Rollup:
+        """Inverse of :meth:`as_row`; a histogram of the wrong length is refused."""
+        rollup = cls(**{name: row[name] for name in KEY_COLUMNS + COUNTER_COLUMNS})
+        gap_hist = list(row["gap_hist"])
+        if len(gap_hist) != len(GAP_EDGES_S) + 1:
+            raise ValueError(f"gap_hist has {len(gap_hist)} bins, expected {len(GAP_EDGES_S) + 1}")
+        rollup.gap_hist = gap_hist
+        for name in FIELDS:
+            setattr(
+                rollup,
+                name,
+                Moments(
+                    FIELD_EDGES[name],
+                    n=int(row[f"{name}_n"]),
+                    sum=float(row[f"{name}_sum"]),
+                    sumsq=float(row[f"{name}_sumsq"]),
+                    hist=[int(v) for v in row[f"{name}_hist"]],
+                ),
+            )
+        return rollup
+
+
+def hour_of(t: datetime) -> datetime:
+    """The UTC hour a sample belongs to."""
+    return t.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def build_rollups(
+    samples: Iterable[Sample],
+    last_seen: Mapping[tuple[str, str], datetime] | None = None,
+) -> list[Rollup]:
+    """Aggregate raw samples into rollups, sorted by key.
+
+    Spacing is measured per (probe, operator): a probe with two modems is two
+    devices. ``last_seen`` gives each (probe, operator)'s latest sample time
+    before this batch so that a batch boundary does not hide a short gap. A
+    sample older than its predecessor (a late arrival) gets a negative gap and
+    therefore counts as too close: conservative, and fixed by rebuilding the
+    affected hours from stored records in time order.
+    """
+    previous: dict[tuple[str, str], datetime] = dict(last_seen or {})
+    rows: dict[tuple[datetime, str, str, str, str, str], Rollup] = {}
+    for sample in sorted(samples, key=lambda s: (s.probe, s.op, s.t)):
+        device = (sample.probe, sample.op)
+        before = previous.get(device)
+        gap = None if before is None else (sample.t - before).total_seconds()
+        previous[device] = sample.t
+        key = (hour_of(sample.t), sample.h3, sample.op, sample.tech, sample.probe, sample.env)
+        row = rows.get(key)
+        if row is None:
+            row = rows[key] = Rollup(*key)
+        row.add(sample, gap)
+    return [rows[key] for key in sorted(rows)]

@@ -1,0 +1,70 @@
+"""One measurement cycle as the compliance engine sees it.
+
+A :class:`Sample` is the part of a stored record that standards are judged on:
+the columns of the ``records`` table plus the H3 cell. Raw samples and hourly
+rollups go through the same aggregation code (:mod:`.rollup`), so a verdict
+computed from records and one computed from rollups cannot disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from giamsat.contract.record import parse_timestamp
+from giamsat.contract.schema import ENVIRONMENTS
+
+UNKNOWN = "unknown"  # operator or environment the record did not state
+NO_TECH = "none"  # technology of a record without one (usually "no service")
+
+
+@dataclass(frozen=True)
+class Sample:
+    """A measurement cycle; None means "not measured", never zero."""
+
+    t: datetime
+    probe: str
+    op: str
+    tech: str
+    env: str
+    h3: str
+    service: bool
+    dl_mbps: float | None = None
+    ul_mbps: float | None = None
+    rtt_ms: float | None = None
+    access_ok: bool | None = None
+    access_s: float | None = None
+    rsrp_dbm: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.t.tzinfo is None:
+            raise ValueError(f"sample time {self.t} has no time zone")
+        if self.env not in (*ENVIRONMENTS, UNKNOWN):
+            raise ValueError(f"unknown environment {self.env!r}")
+
+    @classmethod
+    def from_dict(cls, row: Mapping[str, Any]) -> Sample:
+        """From a ``records`` row or a plain dict with the same keys; ``t`` may be ISO text.
+
+        Missing ``op``/``env`` become ``"unknown"`` and a missing ``tech`` becomes
+        ``"none"``, so such samples are kept (and counted) but never attributed.
+        """
+        t = row["t"]
+        return cls(
+            t=parse_timestamp(t) if isinstance(t, str) else t,
+            probe=row["probe"],
+            op=row.get("op") or UNKNOWN,
+            tech=row.get("tech") or NO_TECH,
+            env=row.get("env") or UNKNOWN,
+            h3=row["h3"],
+            # Only an explicit False is "no service": an unreported flag is not a dead zone.
+            service=row.get("service") is not False,
+            dl_mbps=row.get("dl_mbps"),
+            ul_mbps=row.get("ul_mbps"),
+            rtt_ms=row.get("rtt_ms"),
+            access_ok=row.get("access_ok"),
+            access_s=row.get("access_s"),
+            rsrp_dbm=row.get("rsrp_dbm"),
+        )

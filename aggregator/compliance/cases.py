@@ -1,0 +1,147 @@
+"""Escalation cases in the database: open on FAIL, advance with new verdicts, keep notices.
+
+The state machine is pure (:mod:`giamsat.aggregator.compliance.escalation`); this
+module stores each case with its whole dated history as JSON and writes the
+notice documents (Vietnamese and English) each escalation produces, citing
+the SHA-256 of the evidence bundle the inspector built.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import psycopg
+
+from giamsat.aggregator.compliance import (
+    Assessment,
+    Case,
+    Operator,
+    Standard,
+    Verdict,
+    render_notice,
+)
+from giamsat.aggregator.compliance.escalation import (
+    CaseState,
+    Policy,
+    close_case,
+    open_case,
+    transition,
+)
+from giamsat.aggregator.compliance.render import to_jsonable
+
+
+@dataclass(frozen=True)
+class StoredCase:
+    id: int
+    case: Case
+
+
+def _save(conn: psycopg.Connection, case: Case, case_id: int | None = None) -> int:
+    data = json.dumps(to_jsonable(case), ensure_ascii=False)
+    if case_id is None:
+        row = conn.execute(
+            "INSERT INTO cases (ref, operator, area, standard_id, kpi_id, state, opened_on,"
+            " updated_on, data) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+            (case.id, case.operator, case.area, case.standard_id, case.kpi_id, case.state.value,
+             case.opened_on, case.updated_on, data),
+        ).fetchone()  # fmt: skip
+        assert row is not None
+        return int(row[0])
+    conn.execute(
+        "UPDATE cases SET state = %s, updated_on = %s, data = %s WHERE id = %s",
+        (case.state.value, case.updated_on, data, case_id),
+    )
+    return case_id
+
+
+def get(conn: psycopg.Connection, case_id: int) -> StoredCase | None:
+    row = conn.execute("SELECT id, data FROM cases WHERE id = %s", (case_id,)).fetchone()
+    return StoredCase(row[0], Case.from_dict(row[1])) if row else None
+
+
+def list_cases(conn: psycopg.Connection, state: str | None = None) -> list[StoredCase]:
+    query = "SELECT id, data FROM cases"
+    params: list[object] = []
+    if state:
+        query += " WHERE state = %s"
+        params.append(state)
+    rows = conn.execute(query + " ORDER BY id", params).fetchall()
+    return [StoredCase(r[0], Case.from_dict(r[1])) for r in rows]
+
+
+def open_failing(conn: psycopg.Connection, assessment: Assessment, on: date) -> list[StoredCase]:
+    """Open a case for every FAIL that has no case yet; returns the new ones."""
+    opened = []
+    with conn.transaction():
+        for verdict in assessment.kpis:
+            if verdict.verdict is not Verdict.FAIL:
+                continue
+            exists = conn.execute(
+                "SELECT 1 FROM cases WHERE operator = %s AND area = %s AND standard_id = %s"
+                " AND kpi_id = %s AND state <> 'closed'",
+                (verdict.operator, verdict.area, verdict.standard_id, verdict.kpi_id),
+            ).fetchone()
+            if exists:
+                continue
+            case = open_case(verdict, on)
+            opened.append(StoredCase(_save(conn, case), case))
+    return opened
+
+
+def bundle_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def advance(
+    conn: psycopg.Connection,
+    stored: StoredCase,
+    assessment: Assessment,
+    on: date,
+    *,
+    operator: Operator,
+    standard: Standard,
+    bundle_sha256: str | None,
+    policy: Policy,
+) -> StoredCase:
+    """Apply the case's KPI verdict from ``assessment``; write notices when it escalates."""
+    verdict = assessment.kpi(stored.case.kpi_id)
+    new = transition(stored.case, verdict, on, policy)
+    with conn.transaction():
+        if new.state in (CaseState.NOTICE_1, CaseState.NOTICE_2, CaseState.SANCTION_RECOMMENDED):
+            if bundle_sha256 is None:
+                raise ValueError(
+                    f"{new.state.value} cites an evidence bundle: build one with "
+                    "`giamsat evidence build` and pass it with --bundle"
+                )
+            for language in ("vi", "en"):
+                text = render_notice(
+                    new, operator, standard, bundle_sha256, on, language=language, policy=policy
+                )
+                conn.execute(
+                    "INSERT INTO notices (case_id, state, language, issued_on, bundle_sha256,"
+                    " text) VALUES (%s, %s, %s, %s, %s, %s)",
+                    (stored.id, new.state.value, language, on, bundle_sha256, text),
+                )
+        _save(conn, new, stored.id)
+    return StoredCase(stored.id, new)
+
+
+def close(conn: psycopg.Connection, stored: StoredCase, on: date, reason: str) -> StoredCase:
+    new = close_case(stored.case, on, reason)
+    _save(conn, new, stored.id)
+    return StoredCase(stored.id, new)
+
+
+def notices_of(conn: psycopg.Connection, case_id: int) -> list[tuple[str, str, date, str]]:
+    return conn.execute(
+        "SELECT state, language, issued_on, text FROM notices WHERE case_id = %s ORDER BY id",
+        (case_id,),
+    ).fetchall()

@@ -1,0 +1,550 @@
+"""The country-wide compliance table: every area × operator × standard, from one query each.
+
+Calling :func:`giamsat.aggregator.compliance.evaluate` once per province, operator and
+standard re-reads and re-clusters rows 378 times and draws a fresh bootstrap
+each time. Here, per standard, one SQL statement returns each KPI's numerator
+and denominator per probe-day for every area and operator at once, already
+sorted the way the engine sorts its clusters, through a binary COPY that numpy
+reads without a Python loop per row; then every mean's bootstrap is computed
+in batches that share their resample indices.
+
+The answer is the engine's own, not an approximation of it:
+
+* the same rows: day-level rows, as :mod:`giamsat.aggregator.compliance.assess` always fed the
+  engine, read from ``rollups_daily`` for keys unchanged since the last
+  :func:`giamsat.aggregator.store.daily.refresh_daily` and summed from the hourly
+  ``rollups`` for keys changed since (so the table never lags ingest);
+* the same statistics: shares through :func:`~giamsat.aggregator.compliance.stats.clustered_share`
+  itself; means through the bootstrap of
+  :func:`~giamsat.aggregator.compliance.stats.bootstrap_mean` reproduced draw for draw.
+  Its resamples depend only on the seed and the number of clusters, so every
+  KPI and area with the same cluster count shares one resample matrix, and
+  all their totals are one matrix product;
+* the same sampling checks and verdicts (:func:`check_sampling`, :func:`decide`).
+
+Only sums of floating-point values can differ from the engine's in the last
+bits: the database adds a probe-day's values in its own order where the
+engine uses ``math.fsum``, and one matrix product over many columns may add
+in another order than one over two.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+
+import h3
+import numpy as np
+import psycopg
+
+from giamsat.aggregator.aggregates.histogram import (
+    FIELD_EDGES,
+    GAP_EDGES_S,
+    RSRP_EDGES_DBM,
+    edge_position,
+)
+from giamsat.aggregator.aggregates.samples import NO_TECH, UNKNOWN
+from giamsat.aggregator.compliance import Assessment, KpiVerdict, Operator, Period, Standard
+from giamsat.aggregator.compliance.sampling import check_sampling
+from giamsat.aggregator.compliance.standards import Kpi
+from giamsat.aggregator.compliance.stats import (
+    MAX_CELLS,
+    Estimate,
+    clustered_share,
+    resample_counts,
+    z_value,
+)
+from giamsat.aggregator.compliance.verdicts import assessment, kpi_verdict
+from giamsat.aggregator.store.daily import KEYS, Field, copy_out, day_bounds, watermark
+from giamsat.contract.schema import ENVIRONMENTS
+from giamsat.contract.timezone import VIETNAM_TZ_NAME
+
+log = logging.getLogger("giamsat.national")
+ALL = "all"
+ENV_CODES: tuple[str, ...] = (*ENVIRONMENTS, UNKNOWN)
+
+
+def period_range(period: Period) -> tuple[datetime, datetime]:
+    """UTC instants of the period's first local midnight and the one after its last day."""
+    return day_bounds(period.start)[0], day_bounds(period.end)[1]
+
+
+# --- SQL -----------------------------------------------------------------------------
+
+
+def _tail(column: str, start: int, bins: int, cumulative: bool) -> str:
+    """Count of values in bins ``start`` (0-based) and above of one histogram column."""
+    if cumulative:
+        return f"{column}[{start + 1}]"
+    return "(" + " + ".join(f"{column}[{i + 1}]" for i in range(start, bins)) + ")"
+
+
+def _kpi_terms(kpi: Kpi, prefix: str, cumulative: bool) -> tuple[str, str]:
+    """SQL (numerator, denominator) of ``kpi`` in one row, as clusters.ratio_of reads a Rollup."""
+    suffix = "_atleast" if cumulative else "_hist"
+    if kpi.metric == "access_failure_ratio":
+        return f"{prefix}access_failures", f"{prefix}access_attempts"
+    if kpi.metric == "radio_availability" and kpi.threshold is not None:
+        start = edge_position(RSRP_EDGES_DBM, kpi.threshold) + 1
+        tail = _tail(f"{prefix}rsrp_dbm{suffix}", start, len(RSRP_EDGES_DBM) + 1, cumulative)
+        return tail, f"({prefix}rsrp_dbm_n + {prefix}no_service)"
+    if kpi.metric == "mean" and kpi.field is not None:
+        return f"{prefix}{kpi.field}_sum", f"{prefix}{kpi.field}_n"
+    if kpi.metric == "share_at_least" and kpi.field is not None and kpi.threshold is not None:
+        edges = FIELD_EDGES[kpi.field]
+        start = edge_position(edges, kpi.threshold) + 1
+        tail = _tail(f"{prefix}{kpi.field}{suffix}", start, len(edges) + 1, cumulative)
+        return tail, f"{prefix}{kpi.field}_n"
+    raise ValueError(f"KPI {kpi.id}: metric {kpi.metric!r} is unknown or incompletely defined")
+
+
+def _close_term(standard: Standard, prefix: str, cumulative: bool) -> str:
+    """Samples of a row taken less than the standard's spacing after the device's previous one."""
+    end = edge_position(GAP_EDGES_S, standard.sampling.min_spacing_s) + 1
+    if cumulative:
+        return f"({prefix}gap_atleast[1] - {prefix}gap_atleast[{end + 1}])"
+    return "(" + " + ".join(f"{prefix}gap_hist[{i + 1}]" for i in range(end)) + ")"
+
+
+def _row_columns(standard: Standard, prefix: str, cumulative: bool) -> str:
+    """Per KPI j: n{j}, d{j}, c{j} (numerator, denominator, close samples) of one row.
+
+    Rows without a technology count only towards radio availability, and a
+    row's close samples count towards a KPI only when the row does (non-zero
+    denominator), exactly as clusters.kpi_data selects rows.
+    """
+    columns = []
+    close = _close_term(standard, prefix, cumulative)
+    for j, kpi in enumerate(standard.kpis):
+        num, den = _kpi_terms(kpi, prefix, cumulative)
+        counts = "true" if kpi.metric == "radio_availability" else f"{prefix}tech <> '{NO_TECH}'"
+        columns += [
+            f"CASE WHEN {counts} THEN {num} ELSE 0 END::float8 AS n{j}",
+            f"CASE WHEN {counts} THEN {den} ELSE 0 END::float8 AS d{j}",
+            f"CASE WHEN {counts} AND {den} > 0 THEN {close} ELSE 0 END::float8 AS c{j}",
+        ]
+    return ", ".join(columns)
+
+
+def _query(standard: Standard, mapped: bool) -> str:
+    """Per-probe-day and per-environment sums of every KPI of ``standard``.
+
+    ``mapped``: areas come from ``area_cells`` and explicit H3 cells; otherwise
+    every row counts towards the single area ``%(all)s`` (the whole country).
+    Only the cells that occur in the period are looked up in ``area_cells``
+    (by its h3 index), rather than hashing every cell of every area.
+    """
+    keys = ", ".join(KEYS)
+    same_key = " AND ".join(f"c.{k} = d.{k}" for k in KEYS)
+    hourly_key = " AND ".join(f"r.{k} = c.{k}" for k in KEYS)
+    sums = ", ".join(f"sum(s.{x}{j})" for j in range(len(standard.kpis)) for x in "ndc")
+    if mapped:
+        area_map = """, area_map AS (
+    SELECT u.h3, (%(area_ords)s::int[])[array_position(%(area_ids)s::text[], ac.area_id)] AS a
+    FROM (SELECT DISTINCT h3 FROM src) u JOIN area_cells ac ON ac.h3 = u.h3
+    WHERE ac.area_id = ANY(%(area_ids)s::text[])
+    UNION ALL SELECT * FROM unnest(%(cells)s::text[], %(cell_ords)s::int[]) AS y(h3, a)
+)"""
+        join = "JOIN area_map m ON m.h3 = s.h3"
+    else:
+        area_map = ""
+        join = "CROSS JOIN (SELECT %(all)s::int AS a) m"
+    return f"""
+WITH changed AS MATERIALIZED (
+    SELECT DISTINCT day, {keys}, (day::timestamp AT TIME ZONE '{VIETNAM_TZ_NAME}') AS day_start
+    FROM (
+        SELECT (hour AT TIME ZONE '{VIETNAM_TZ_NAME}')::date AS day, {keys} FROM rollups
+        WHERE updated_at >= %(mark)s::timestamptz
+          AND hour >= %(start)s AND hour < %(end)s
+          AND op = ANY(%(ops)s) AND tech = ANY(%(techs)s)
+    ) recent
+),
+src AS (
+    SELECT d.day, d.h3, d.op, d.probe, d.env, {_row_columns(standard, "d.", True)}
+    FROM rollups_daily d
+    WHERE d.day >= %(first)s AND d.day <= %(last)s
+      AND d.op = ANY(%(ops)s) AND d.tech = ANY(%(techs)s)
+      AND NOT EXISTS (SELECT 1 FROM changed c WHERE c.day = d.day AND {same_key})
+    UNION ALL
+    SELECT c.day, r.h3, r.op, r.probe, r.env, {_row_columns(standard, "r.", False)}
+    FROM changed c JOIN rollups r ON {hourly_key}
+     AND r.hour >= c.day_start AND r.hour < c.day_start + interval '1 day'
+    WHERE r.hour >= %(start)s AND r.hour < %(end)s
+){area_map}
+SELECT GROUPING(s.probe)::int, m.a::int, o.o::int,
+       (coalesce(array_position(%(envs)s::text[], s.env), 0) - 1)::int, {sums}
+FROM src s {join}
+JOIN unnest(%(ops)s::text[]) WITH ORDINALITY AS o(name, o) ON o.name = s.op
+GROUP BY GROUPING SETS ((m.a, o.o, s.probe, s.day), (m.a, o.o, s.env))
+ORDER BY 1, 2, 3, s.probe COLLATE "C", s.day
+"""
+
+
+def _fetch(conn: psycopg.Connection, sql: str, params: dict[str, object], kpis: int) -> np.ndarray:
+    fields: list[Field] = [("gs", ">i4"), ("a", ">i4"), ("o", ">i4"), ("env", ">i4")]
+    fields += [(f"{x}{j}", ">f8") for j in range(kpis) for x in "ndc"]
+    return copy_out(conn, sql, params, fields)
+
+
+# --- statistics ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Task:
+    """One mean's bootstrap: per-cluster numerators and denominators, all denominators > 0."""
+
+    sums: np.ndarray
+    counts: np.ndarray
+
+    def digest(self, confidence: float, resamples: int, seed: int) -> bytes:
+        h = hashlib.blake2b(digest_size=20)
+        h.update(f"{len(self.counts)}:{confidence!r}:{resamples}:{seed}".encode())
+        h.update(self.sums.tobytes())
+        h.update(self.counts.tobytes())
+        return h.digest()
+
+
+class _Memo:
+    """Bootstrap estimates already computed, by their exact inputs (bounded, thread-safe).
+
+    A closed period's table is asked for again and again; only the areas whose
+    probe-days changed need their bootstrap drawn again.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.entries: OrderedDict[bytes, Estimate] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: bytes) -> Estimate | None:
+        with self.lock:
+            found = self.entries.get(key)
+            if found is not None:
+                self.entries.move_to_end(key)
+            return found
+
+    def put(self, key: bytes, value: Estimate) -> None:
+        with self.lock:
+            self.entries[key] = value
+            self.entries.move_to_end(key)
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entries.clear()
+
+
+_MEMO = _Memo(50_000)
+
+
+def clear_memo() -> None:
+    """Forget memoised bootstrap estimates (benchmarks use it to time a cold table)."""
+    _MEMO.clear()
+
+
+def _same_k(
+    tasks: Sequence[_Task], k: int, confidence: float, resamples: int, seed: int
+) -> list[Estimate]:
+    """Bootstraps of tasks with ``k`` clusters each, on one shared stream of resamples.
+
+    ``bootstrap_mean`` draws its resamples from a fresh ``default_rng(seed)``
+    through :func:`resample_counts`; numpy's stream does not depend on how the
+    draws are split into blocks, so the resamples here are its resamples, and
+    every task's totals come out of one matrix product instead of one per
+    task. Columns shared by several tasks (two means with the same
+    denominators) are multiplied once.
+    """
+    columns: list[np.ndarray] = []
+    position: dict[bytes, int] = {}
+    pairs = []
+    for task in tasks:
+        pair = []
+        for column in (task.sums, task.counts):
+            key = column.tobytes()
+            if key not in position:
+                position[key] = len(columns)
+                columns.append(column)
+            pair.append(position[key])
+        pairs.append(pair)
+    matrix = np.column_stack(columns)
+    totals = np.empty((resamples, len(columns)))
+    rng = np.random.default_rng(seed)
+    block = max(1, MAX_CELLS // k)
+    for start in range(0, resamples, block):
+        size = min(block, resamples - start)
+        totals[start : start + size] = resample_counts(rng, k, size) @ matrix
+    numerators = np.array([p[0] for p in pairs])
+    denominators = np.array([p[1] for p in pairs])
+    ratios = totals[:, numerators] / totals[:, denominators]
+    tail = (1.0 - confidence) / 2.0
+    lows, highs = np.quantile(ratios, [tail, 1.0 - tail], axis=0)
+    return [
+        Estimate(float(t.sums.sum() / t.counts.sum()), float(lo), float(hi), "bootstrap")
+        for t, lo, hi in zip(tasks, lows, highs, strict=True)
+    ]
+
+
+def bootstrap_means(
+    tasks: Sequence[tuple[np.ndarray, np.ndarray]],
+    confidence: float = 0.95,
+    resamples: int = 2000,
+    seed: int = 0,
+) -> list[Estimate]:
+    """``bootstrap_mean(sums, counts, confidence, resamples, seed)`` for many (sums, counts).
+
+    Grouped by cluster count, memoised by exact input. The interval bounds
+    equal ``bootstrap_mean``'s up to the last bits of a floating-point sum
+    (the matrix product adds in its own order).
+    """
+    z_value(confidence)
+    if resamples < 1:
+        raise ValueError("resamples must be positive")
+    prepared = []
+    for sums, counts in tasks:
+        task = _Task(np.asarray(sums, dtype=float), np.asarray(counts, dtype=float))
+        if len(task.counts) == 0 or np.any(task.counts <= 0):
+            raise ValueError("every cluster needs at least one sample")
+        prepared.append(task)
+    results: list[Estimate | None] = [None] * len(prepared)
+    digests = [t.digest(confidence, resamples, seed) for t in prepared]
+    by_k: dict[int, list[int]] = {}
+    for i, (task, digest) in enumerate(zip(prepared, digests, strict=True)):
+        results[i] = _MEMO.get(digest)
+        if results[i] is None:
+            by_k.setdefault(len(task.counts), []).append(i)
+    for k, members in by_k.items():
+        estimates = _same_k([prepared[i] for i in members], k, confidence, resamples, seed)
+        for i, estimate in zip(members, estimates, strict=True):
+            results[i] = estimate
+            _MEMO.put(digests[i], estimate)
+    return [r for r in results if r is not None]
+
+
+# --- the table -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _KpiData:
+    """One KPI of one (area, operator): what clusters.KpiData holds, minus the cluster keys."""
+
+    numerators: np.ndarray
+    denominators: np.ndarray
+    per_env: dict[str, int]
+    close: int
+
+
+def _kpi_verdict(
+    standard: Standard,
+    operator: Operator,
+    kpi: Kpi,
+    data: _KpiData,
+    estimate: Estimate | None,
+    area: str,
+    period: Period,
+    confidence: float,
+) -> KpiVerdict:
+    """The KpiVerdict ``evaluate`` builds from the same numbers."""
+    samples = int(data.denominators.sum())
+    check = check_sampling(standard, samples, data.per_env, len(data.denominators), data.close)
+    return kpi_verdict(
+        standard, operator, kpi, estimate, check, area=area, period=period,
+        samples=samples, probe_days=len(data.denominators), confidence=confidence,
+    )  # fmt: skip
+
+
+def _share(data: _KpiData, confidence: float) -> Estimate:
+    share = clustered_share(data.numerators, data.denominators, confidence)
+    return Estimate(
+        share.value * 100.0,
+        share.low * 100.0,
+        share.high * 100.0,
+        share.method,
+        share.design_effect,
+    )
+
+
+def _split(rows: np.ndarray, standard: Standard, n_ops: int, groups: int) -> list[list[_KpiData]]:
+    """Per group ((area - 1) * operators + operator - 1) and KPI, the engine's input numbers."""
+    clusters = rows[rows["gs"] == 0]
+    envs = rows[rows["gs"] == 1]
+    group_of = (clusters["a"].astype(np.int64) - 1) * n_ops + clusters["o"] - 1
+    bounds = np.searchsorted(group_of, np.arange(groups + 1))
+    env_group = (envs["a"].astype(np.int64) - 1) * n_ops + envs["o"] - 1
+    if np.any(envs["env"] < 0):
+        raise RuntimeError(f"rollups hold an environment outside {ENV_CODES}")
+    result: list[list[_KpiData]] = [[] for _ in range(groups)]
+    for j in range(len(standard.kpis)):
+        num = np.ascontiguousarray(clusters[f"n{j}"], dtype=float)
+        den = np.ascontiguousarray(clusters[f"d{j}"], dtype=float)
+        env_den = np.zeros((groups, len(ENV_CODES)))
+        np.add.at(env_den, (env_group, envs["env"]), envs[f"d{j}"])
+        close = np.bincount(env_group, weights=envs[f"c{j}"], minlength=groups)
+        for g in range(groups):
+            part = slice(bounds[g], bounds[g + 1])
+            keep = den[part] > 0
+            result[g].append(
+                _KpiData(
+                    numerators=num[part][keep],
+                    denominators=den[part][keep],
+                    per_env={
+                        ENV_CODES[e]: int(env_den[g, e])
+                        for e in range(len(ENV_CODES))
+                        if env_den[g, e] > 0
+                    },
+                    close=int(close[g]),
+                )
+            )
+    return result
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What every standard's part of one table shares."""
+
+    base: dict[str, object]
+    areas: tuple[list[tuple[int, str]], list[tuple[int, str]], list[int]]
+    n_ops: int
+    groups: int
+    method: tuple[float, int, int]  # confidence, resamples, seed
+
+
+_Part = tuple[list[list[_KpiData]], dict[tuple[int, int], Estimate]]
+
+
+def _standard_part(conn: psycopg.Connection, standard: Standard, job: _Job) -> _Part:
+    """One standard's numbers per (group, KPI), and the estimate of every KPI with data."""
+    ids, cells, whole = job.areas
+    with conn.transaction():
+        # Hundreds of expressions, run once each over a day-level table: compiling
+        # them (JIT) would cost more than it saves.
+        conn.execute("SET LOCAL jit = off")
+        params = {**job.base, "mark": watermark(conn), "techs": [*standard.record_techs, NO_TECH]}
+        parts = []
+        kpis = len(standard.kpis)
+        if ids or cells:
+            parts.append(_fetch(conn, _query(standard, True), params, kpis))
+        for a in whole:
+            parts.append(_fetch(conn, _query(standard, False), {**params, "all": a}, kpis))
+    rows = np.concatenate(parts)
+    if len(parts) > 1:
+        rows = rows[np.lexsort((np.arange(len(rows)), rows["o"], rows["a"], rows["gs"]))]
+    data = _split(rows, standard, job.n_ops, job.groups)
+
+    confidence, resamples, seed = job.method
+    estimates: dict[tuple[int, int], Estimate] = {}
+    means: list[tuple[int, int]] = []
+    tasks: list[tuple[np.ndarray, np.ndarray]] = []
+    for g in range(job.groups):
+        for j, kpi in enumerate(standard.kpis):
+            found = data[g][j]
+            if not len(found.denominators):
+                continue
+            if kpi.is_share:
+                estimates[g, j] = _share(found, confidence)
+            else:
+                means.append((g, j))
+                tasks.append((found.numerators, found.denominators))
+    estimates.update(zip(means, bootstrap_means(tasks, confidence, resamples, seed), strict=True))
+    return data, estimates
+
+
+def _second_connection(conn: psycopg.Connection) -> psycopg.Connection | None:
+    """A new connection to ``conn``'s database, or None (logged) when none can be had."""
+    try:
+        return psycopg.connect(conn.info.dsn, password=conn.info.password)
+    except psycopg.OperationalError as exc:
+        log.warning("national table on one connection only: %s", exc)
+        return None
+
+
+def _areas_of(conn: psycopg.Connection, level: str) -> list[tuple[str, str]]:
+    rows = conn.execute(
+        "SELECT id, name FROM areas WHERE level = %s ORDER BY name, id", (level,)
+    ).fetchall()
+    return [(r[0], r[1]) for r in rows]
+
+
+def national_table(
+    conn: psycopg.Connection,
+    standards: Iterable[Standard],
+    operators: Iterable[Operator],
+    period: Period,
+    *,
+    level: str = "province",
+    areas: Sequence[tuple[str, str]] | None = None,
+    confidence: float = 0.95,
+    resamples: int = 2000,
+    seed: int = 0,
+) -> list[tuple[str, Assessment]]:
+    """(area id, assessment) for every standard × area × operator, in that nesting order.
+
+    ``areas`` is a list of (id, display name); an id is a stored area, an H3
+    cell, or ``"all"`` (every rollup, wherever it is). By default it is every
+    stored area of ``level``, by name. Each assessment equals
+    ``evaluate(standard, operator, rows, area=name, period=period)`` on the
+    area's day-level rows (see the module docstring for why exactly).
+
+    Each standard is one statement and its own bootstraps; the second and
+    later standards run on a second connection, in parallel with the first,
+    so the database works on one while numpy works on another. That
+    connection sees committed rows only; when it cannot be opened, every
+    standard runs on ``conn`` in turn.
+    """
+    standards = list(standards)
+    operators = list(operators)
+    areas = list(areas) if areas is not None else _areas_of(conn, level)
+    if not areas or not operators or not standards:
+        return []
+    start, end = period_range(period)
+    n_ops, n_areas = len(operators), len(areas)
+    groups = n_areas * n_ops
+    ordinal = {i + 1: area for i, (area, _) in enumerate(areas)}
+    ids = [(a, aid) for a, aid in ordinal.items() if aid != ALL and not h3.is_valid_cell(aid)]
+    cells = [(a, aid) for a, aid in ordinal.items() if aid != ALL and h3.is_valid_cell(aid)]
+    whole = [a for a, aid in ordinal.items() if aid == ALL]
+    base = {
+        "start": start,
+        "end": end,
+        "first": period.start,
+        "last": period.end,
+        "ops": [op.name for op in operators],
+        "envs": list(ENV_CODES),
+        "area_ids": [aid for _, aid in ids],
+        "area_ords": [a for a, _ in ids],
+        "cells": [aid for _, aid in cells],
+        "cell_ords": [a for a, _ in cells],
+    }
+    job = _Job(base, (ids, cells, whole), n_ops, groups, (confidence, resamples, seed))
+    second = _second_connection(conn) if len(standards) > 1 else None
+    if second is None:
+        parts = [_standard_part(conn, standard, job) for standard in standards]
+    else:
+        with second, ThreadPoolExecutor(max_workers=1) as pool:
+            others = [pool.submit(_standard_part, second, std, job) for std in standards[1:]]
+            parts = [_standard_part(conn, standards[0], job), *(f.result() for f in others)]
+
+    result = []
+    for (data, estimates), standard in zip(parts, standards, strict=True):
+        for a, (area_id, name) in enumerate(areas):
+            for o, operator in enumerate(operators):
+                g = a * n_ops + o
+                verdicts = []
+                for j, kpi in enumerate(standard.kpis):
+                    estimate = estimates.get((g, j))
+                    verdicts.append(
+                        _kpi_verdict(
+                            standard, operator, kpi, data[g][j], estimate, name, period, confidence
+                        )
+                    )
+                found = assessment(
+                    standard, operator, name, period, verdicts, (confidence, resamples, seed)
+                )
+                result.append((area_id, found))
+    return result

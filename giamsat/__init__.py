@@ -1,0 +1,1 @@
+"""giamsat: continuous monitoring of mobile network quality against QCVN 4G/5G standards."""
