@@ -12,7 +12,7 @@ from pathlib import Path
 
 from giamsat.agent import identity, settings
 from giamsat.agent.signal import SignalError
-from giamsat.contract import logs
+from giamsat.contract import logs, record
 from giamsat.contract.config import ConfigError
 
 SIGNAL_CAPTURES = ("termux", "mmcli", "quectel")
@@ -21,7 +21,7 @@ SIGNAL_CAPTURES = ("termux", "mmcli", "quectel")
 def cmd_identity(args: argparse.Namespace) -> int:
     cfg = settings.load(args.config)
     key = identity.load_or_create(cfg.data_dir)
-    pub = identity.public_key_b64(key)
+    pub = record.public_key_b64(key)
     if args.json:
         print(json.dumps({"probe": cfg.probe_id, "pubkey": pub}))
     else:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import os
 from pathlib import Path
 
@@ -32,9 +31,3 @@ def load_or_create(data_dir: Path) -> Ed25519PrivateKey:
     with os.fdopen(fd, "wb") as handle:
         handle.write(pem)
     return key
-
-
-def public_key_b64(key: Ed25519PrivateKey) -> str:
-    """The raw public key in base64, as `giamsat probes add --pubkey` expects it."""
-    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return base64.b64encode(raw).decode("ascii")

@@ -57,11 +57,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from paho.mqtt.enums import CallbackAPIVersion
 
 from demo.services import Mosquitto, Postgres
-from giamsat.agent.identity import public_key_b64
 from giamsat.aggregator.settings import BrokerSettings
 from giamsat.aggregator.store import db, probes
 from giamsat.aggregator.store.records import COLUMNS
 from giamsat.contract import record
+from giamsat.contract.record import public_key_b64
 
 BIN = Path(sys.executable).parent
 SUBSCRIPTION = BrokerSettings().subscription

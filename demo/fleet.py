@@ -402,7 +402,7 @@ def register(dsn: str, villages: Sequence[Village], keys: Mapping[str, Ed25519Pr
     with psycopg.connect(dsn) as conn:
         for v in villages:
             registry.add(
-                conn, v.probe, identity.public_key_b64(keys[v.probe]), kind=v.kind, village=v.label
+                conn, v.probe, record.public_key_b64(keys[v.probe]), kind=v.kind, village=v.label
             )
 
 

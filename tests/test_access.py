@@ -107,7 +107,8 @@ def test_wrong_password_and_anonymous_are_refused(secured_broker):
 
 
 def test_cli_registration_creates_broker_account(aggregator, tmp_path):
-    from giamsat.agent.identity import load_or_create, public_key_b64
+    from giamsat.agent.identity import load_or_create
+    from giamsat.contract.record import public_key_b64
 
     key = public_key_b64(load_or_create(tmp_path / "probe"))
     secret = tmp_path / "pw"

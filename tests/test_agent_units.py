@@ -9,6 +9,7 @@ import pytest
 from giamsat.agent import identity, settings
 from giamsat.agent.budget import DataBudget
 from giamsat.agent.spool import Spool
+from giamsat.contract import record
 from giamsat.contract.config import ConfigError
 
 
@@ -66,7 +67,7 @@ def test_identity_created_once_with_private_mode(tmp_path):
     path = tmp_path / identity.KEY_FILE
     assert os.stat(path).st_mode & 0o777 == 0o600
     again = identity.load_or_create(tmp_path)
-    assert identity.public_key_b64(again) == identity.public_key_b64(key)
+    assert record.public_key_b64(again) == record.public_key_b64(key)
 
 
 def test_spool_keeps_order_and_refuses_when_full(tmp_path):

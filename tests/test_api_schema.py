@@ -23,11 +23,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, settings
 
 from demo.services import Mosquitto, Postgres, free_port
-from giamsat.agent.identity import public_key_b64
 from giamsat.aggregator import settings as aggregator_settings
 from giamsat.aggregator.http.app import create_app
 from giamsat.aggregator.store import db, probes
 from giamsat.contract import record
+from giamsat.contract.record import public_key_b64
 from tests.support import (
     Aggregator,
     make_token,

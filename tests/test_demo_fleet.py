@@ -26,7 +26,6 @@ from demo.radio import (
 )
 from demo.terrain import River, Terrain
 from demo.villages import PROVINCES, VILLAGES
-from giamsat.agent.identity import public_key_b64
 from giamsat.aggregator.compliance import Period, Sample, build_rollups, evaluate
 from giamsat.aggregator.compliance.clusters import local_day
 from giamsat.aggregator.compliance.operators import load_operators
@@ -35,6 +34,7 @@ from giamsat.aggregator.ingest.validate import Accepted, ProbeKey, check
 from giamsat.aggregator.store.areas import load_areas
 from giamsat.aggregator.store.columns import cell_of, columns_of
 from giamsat.contract import record
+from giamsat.contract.record import public_key_b64
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 22, 9, 7, 30, tzinfo=UTC)

@@ -13,8 +13,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from demo.services import free_port
-from giamsat.agent.identity import public_key_b64
 from giamsat.contract import record
+from giamsat.contract.record import public_key_b64
 from tests.support import Aggregator, publish, run_cli, wait_until, write_aggregator_config
 
 

@@ -22,7 +22,6 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi.testclient import TestClient
 
-from giamsat.agent.identity import public_key_b64
 from giamsat.aggregator import settings
 from giamsat.aggregator.cli import evidence as evidence_cli
 from giamsat.aggregator.compliance import assess
@@ -34,6 +33,7 @@ from giamsat.aggregator.store import areas, probes
 from giamsat.aggregator.store import records as store
 from giamsat.aggregator.store import tokens as auth
 from giamsat.contract import record
+from giamsat.contract.record import public_key_b64
 from tests.test_evidence_verify import OPERATORS, PERIOD, QCVN126, SLOW_NETWORK, signed_record
 from tests.truth import Truth, generate
 

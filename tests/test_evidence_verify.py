@@ -26,7 +26,6 @@ import h3
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from giamsat.agent.identity import public_key_b64
 from giamsat.aggregator.aggregates.samples import NO_TECH
 from giamsat.aggregator.compliance import Period, Sample, load_operators, load_standards
 from giamsat.aggregator.evidence import keys, layout, manifest, verify
@@ -34,6 +33,7 @@ from giamsat.aggregator.evidence.assemble import BuildResult, assemble
 from giamsat.aggregator.evidence.records import AreaSpec, BundleError, ProbeEntry
 from giamsat.aggregator.settings import PROJECT_CONFIG
 from giamsat.contract import record
+from giamsat.contract.record import public_key_b64
 from tests.truth import Truth, generate
 
 ROOT = Path(__file__).resolve().parent.parent

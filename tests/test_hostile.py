@@ -29,9 +29,9 @@ from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 from paho.mqtt.enums import CallbackAPIVersion
 
-from giamsat.agent.identity import public_key_b64
 from giamsat.aggregator.store import probes
 from giamsat.contract import record
+from giamsat.contract.record import public_key_b64
 from giamsat.contract.schema import ENVIRONMENTS, FIELDS, SECTIONS, TECHNOLOGIES
 from tests.support import wait_until
 

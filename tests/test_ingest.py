@@ -5,8 +5,8 @@ import psycopg
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from giamsat.agent.identity import public_key_b64
 from giamsat.contract import record
+from giamsat.contract.record import public_key_b64
 from tests.support import make_token, publish, run_cli, wait_until
 
 TOPIC = "giamsat/v1/probes/{}/records"

@@ -103,7 +103,7 @@ def test_future_timestamp_beyond_skew():
 
 
 def test_public_key_format_matches_identity_output():
-    from giamsat.agent.identity import public_key_b64
+    from giamsat.contract.record import public_key_b64
 
     raw = KEY.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     assert public_key_b64(KEY) == base64.b64encode(raw).decode()

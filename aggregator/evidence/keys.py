@@ -21,7 +21,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from giamsat.agent.identity import public_key_b64
+from giamsat.contract.record import public_key_b64
 
 KEY_FILE = "aggregator_ed25519.pem"
 DATA_ENV = "GIAMSAT_DATA"

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 SCHEMA_VERSION = 1
@@ -107,6 +108,12 @@ def sign(record: dict[str, Any], key: Ed25519PrivateKey) -> dict[str, Any]:
     """Return a copy of ``record`` carrying its Ed25519 signature (base64)."""
     signature = key.sign(canonical_bytes(record))
     return {**record, SIG_KEY: base64.b64encode(signature).decode("ascii")}
+
+
+def public_key_b64(key: Ed25519PrivateKey) -> str:
+    """The raw public key in base64, as `giamsat probes add --pubkey` expects it."""
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return base64.b64encode(raw).decode("ascii")
 
 
 def public_key_from_b64(text: str) -> Ed25519PublicKey:
