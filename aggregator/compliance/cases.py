@@ -4,6 +4,9 @@ The state machine is pure (:mod:`giamsat.aggregator.compliance.escalation`); thi
 module stores each case with its whole dated history as JSON and writes the
 notice documents (Vietnamese and English) each escalation produces, citing
 the SHA-256 of the evidence bundle the inspector built.
+
+:func:`advance_case` is the one case workflow: the command line and the API
+both call it, so a case advances by the same rules whoever advances it.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from giamsat.aggregator.compliance import (
     Verdict,
     render_notice,
 )
+from giamsat.aggregator.compliance.assess import assess
+from giamsat.aggregator.compliance.clusters import Period
 from giamsat.aggregator.compliance.escalation import (
     CaseState,
     Policy,
@@ -31,7 +36,19 @@ from giamsat.aggregator.compliance.escalation import (
     open_case,
     transition,
 )
+from giamsat.aggregator.compliance.operators import load_operators
 from giamsat.aggregator.compliance.render import to_jsonable
+from giamsat.aggregator.compliance.standards import load_standards
+from giamsat.aggregator.settings import ComplianceSettings
+from giamsat.aggregator.store import areas
+
+
+class CaseNotFound(LookupError):
+    """No case has this id."""
+
+    def __init__(self, case_id: int) -> None:
+        super().__init__(f"no case {case_id}")
+        self.case_id = case_id
 
 
 @dataclass(frozen=True)
@@ -132,6 +149,50 @@ def advance(
                 )
         _save(conn, new, stored.id)
     return StoredCase(stored.id, new)
+
+
+def policy_of(settings: ComplianceSettings) -> Policy:
+    """The escalation policy the configuration sets (grace periods, evidence rule)."""
+    return Policy(settings.grace_1_days, settings.grace_2_days, settings.notices_need_evidence)
+
+
+def advance_case(
+    conn: psycopg.Connection,
+    settings: ComplianceSettings,
+    case_id: int,
+    period: Period,
+    on: date,
+    *,
+    bundle_sha256: str | None,
+) -> StoredCase:
+    """Judge a case's operator and area again over ``period`` and apply that verdict.
+
+    Raises :class:`CaseNotFound`; an escalation the rules refuse raises
+    :class:`~giamsat.aggregator.compliance.escalation.EscalationError`, and a
+    notice without its evidence bundle raises ``ValueError``.
+    """
+    stored = get(conn, case_id)
+    if stored is None:
+        raise CaseNotFound(case_id)
+    case = stored.case
+    standard = load_standards(settings.standards_dir)[case.standard_id]
+    operator = load_operators(settings.operators_file)[case.operator]
+    # A case names its area as verdicts do (by name); older cases may hold the id.
+    row = conn.execute(
+        "SELECT id FROM areas WHERE name = %s OR id = %s", (case.area, case.area)
+    ).fetchone()
+    area = row[0] if row else areas.resolve(conn, case.area)
+    result = assess(conn, standard, operator, area, period, area_name=case.area)
+    return advance(
+        conn,
+        stored,
+        result,
+        on,
+        operator=operator,
+        standard=standard,
+        bundle_sha256=bundle_sha256,
+        policy=policy_of(settings),
+    )
 
 
 def close(conn: psycopg.Connection, stored: StoredCase, on: date, reason: str) -> StoredCase:
