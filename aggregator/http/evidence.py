@@ -6,12 +6,11 @@ later say exactly which bundle an inspector took to an operator. The bundle
 is built in a temporary directory and deleted once it has been sent; its
 SHA-256 is also returned in the ``X-Giamsat-SHA256`` header.
 
-Wiring: ``giamsat.aggregator.http.app.create_app`` calls :func:`register` after creating
-the app; it uses ``app.state.pool``, ``app.state.require`` and
-``app.state.settings``. (No ``from __future__ import annotations`` here: FastAPI
-must see the route's ``Inspector`` annotation as an object, not as a name it
-cannot resolve outside :func:`register`.)
+The signing key lives in the ``evidence`` folder of the aggregator's state
+directory.
 """
+
+from __future__ import annotations
 
 import re
 import shutil
@@ -20,7 +19,7 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
@@ -28,8 +27,8 @@ from giamsat.aggregator.compliance import Period
 from giamsat.aggregator.evidence import keys
 from giamsat.aggregator.evidence.bundle import UnknownArea, build_from_database, case_config
 from giamsat.aggregator.evidence.records import BundleError
-from giamsat.aggregator.store import tokens as auth
-from giamsat.aggregator.store.tokens import Caller
+from giamsat.aggregator.http.auth import Inspector
+from giamsat.aggregator.store import tokens
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -40,51 +39,51 @@ def bundle_name(standard: str, operator: str, area: str, start: date, end: date)
     return "_".join(_UNSAFE.sub("-", p).strip("-") for p in parts) + ".zip"
 
 
-def register(app: FastAPI, key_dir: Path | None = None) -> None:
-    """Add the evidence route; ``key_dir`` holds the signing key (default: :mod:`.keys`)."""
-    Inspector = Annotated[Caller, Depends(app.state.require("inspector"))]
+router = APIRouter()
 
-    @app.get("/api/v1/evidence", response_class=FileResponse)
-    def evidence(
-        caller: Inspector,
-        standard: Annotated[str, Query(max_length=100)],
-        operator: Annotated[str, Query(max_length=100)],
-        start: Annotated[date, Query(alias="from")],
-        end: Annotated[date, Query(alias="to")],
-        area: Annotated[str, Query(max_length=100)] = "all",
-    ) -> FileResponse:
-        """A signed evidence bundle (ZIP): one operator, area, standard and period (inspector)."""
-        settings = app.state.settings
-        try:
-            period = Period(start, end)
-        except ValueError as exc:
-            raise HTTPException(422, str(exc)) from None
-        try:
-            std, op = case_config(settings.compliance, standard, operator)
-        except BundleError as exc:
-            raise HTTPException(422, str(exc)) from None
-        key = keys.load_or_create(key_dir)
-        tmp = Path(tempfile.mkdtemp(prefix="giamsat-evidence-api-"))
-        out = tmp / bundle_name(standard, operator, area, start, end)
-        try:
-            with app.state.pool.connection() as conn:
-                result = build_from_database(
-                    conn, standard=std, operator=op,
-                    operators_file=settings.compliance.operators_file, area=area,
-                    period=period, out=out, key=key,
-                )  # fmt: skip
-                auth.audit(conn, caller, "evidence.download", result.audit_detail(area))
-        except BundleError as exc:
-            shutil.rmtree(tmp, ignore_errors=True)
-            status = 404 if isinstance(exc, UnknownArea) else 409
-            raise HTTPException(status, str(exc)) from None
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        return FileResponse(
-            out,
-            media_type="application/zip",
-            filename=out.name,
-            headers={"X-Giamsat-SHA256": result.sha256},
-            background=BackgroundTask(shutil.rmtree, tmp, ignore_errors=True),
-        )
+
+@router.get("/api/v1/evidence", response_class=FileResponse)
+def evidence(
+    caller: Inspector,
+    request: Request,
+    standard: Annotated[str, Query(max_length=100)],
+    operator: Annotated[str, Query(max_length=100)],
+    start: Annotated[date, Query(alias="from")],
+    end: Annotated[date, Query(alias="to")],
+    area: Annotated[str, Query(max_length=100)] = "all",
+) -> FileResponse:
+    """A signed evidence bundle (ZIP): one operator, area, standard and period (inspector)."""
+    settings = request.app.state.settings
+    try:
+        period = Period(start, end)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+    try:
+        std, op = case_config(settings.compliance, standard, operator)
+    except BundleError as exc:
+        raise HTTPException(422, str(exc)) from None
+    key = keys.load_or_create(settings.state_dir / "evidence")
+    tmp = Path(tempfile.mkdtemp(prefix="giamsat-evidence-api-"))
+    out = tmp / bundle_name(standard, operator, area, start, end)
+    try:
+        with request.app.state.pool.connection() as conn:
+            result = build_from_database(
+                conn, standard=std, operator=op,
+                operators_file=settings.compliance.operators_file, area=area,
+                period=period, out=out, key=key,
+            )  # fmt: skip
+            tokens.audit(conn, caller, "evidence.download", result.audit_detail(area))
+    except BundleError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        status = 404 if isinstance(exc, UnknownArea) else 409
+        raise HTTPException(status, str(exc)) from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return FileResponse(
+        out,
+        media_type="application/zip",
+        filename=out.name,
+        headers={"X-Giamsat-SHA256": result.sha256},
+        background=BackgroundTask(shutil.rmtree, tmp, ignore_errors=True),
+    )

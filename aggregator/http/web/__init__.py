@@ -20,9 +20,9 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from giamsat.aggregator.http.auth import LoginRequired, login_redirect
 from giamsat.aggregator.http.web import opendata, pages
 from giamsat.aggregator.http.web.context import load_context
-from giamsat.aggregator.http.web.session import LoginRequired, login_redirect
 from giamsat.maps.assets import STATIC_DIR
 from giamsat.maps.render import TileSource
 

@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 
 import h3
 import psycopg
-from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
@@ -26,22 +26,22 @@ from giamsat.aggregator.compliance import Assessment, Period, Standard, Verdict
 from giamsat.aggregator.compliance.assess import period_bounds
 from giamsat.aggregator.compliance.national import national_table
 from giamsat.aggregator.compliance.render import to_jsonable
+from giamsat.aggregator.http.auth import (
+    PageViewer,
+    Viewer,
+    clear_login_cookie,
+    safe_next,
+    same_origin,
+    set_login_cookie,
+)
 from giamsat.aggregator.http.web import labels as L
 from giamsat.aggregator.http.web import queries
 from giamsat.aggregator.http.web.charts import colours, line_chart
 from giamsat.aggregator.http.web.context import WebContext
 from giamsat.aggregator.http.web.kpis import MonthlyKpi, monthly_kpis
 from giamsat.aggregator.http.web.periods import MONTH, day_period, month_period, month_span
-from giamsat.aggregator.http.web.session import (
-    api_caller,
-    clear_login_cookie,
-    page_caller,
-    safe_next,
-    same_origin,
-    set_login_cookie,
-)
 from giamsat.aggregator.store import areas as areas_mod
-from giamsat.aggregator.store import tokens as auth
+from giamsat.aggregator.store import tokens
 from giamsat.aggregator.store.columns import H3_RESOLUTION
 from giamsat.aggregator.store.tokens import Caller
 from giamsat.maps import labels as map_labels
@@ -72,8 +72,6 @@ _GRADE_LABELS = {k: str(v) for k, v in L.GRADES.items()}
 # The worst verdict among a standard's KPIs sums up a table cell.
 _SEVERITY = (Verdict.FAIL, Verdict.AT_RISK, Verdict.INSUFFICIENT_DATA, Verdict.PASS)
 
-Viewer = Annotated[Caller, Depends(page_caller("viewer"))]
-ApiViewer = Annotated[Caller, Depends(api_caller("viewer"))]
 DateFrom = Annotated[date | None, Query(alias="from")]
 DateTo = Annotated[date | None, Query(alias="to")]
 Text = Annotated[str | None, Query(max_length=100)]
@@ -148,7 +146,7 @@ def login(
     if not same_origin(request):
         raise HTTPException(403, "login form posted from another site")
     with request.app.state.pool.connection() as conn:
-        caller = auth.caller_for(conn, token.strip())
+        caller = tokens.caller_for(conn, token.strip())
     if caller is None:
         html = _env.get_template("login.html").render(
             L=L, error=str(L.BAD_TOKEN), next=safe_next(next_url)
@@ -190,7 +188,7 @@ def _map_probes(fleet: list[queries.ProbeHealth], cells: set[str] | None) -> lis
 @router.get("/map", response_class=HTMLResponse)
 def map_page(
     request: Request,
-    caller: Viewer,
+    caller: PageViewer,
     op: Text = None,
     tech: Text = None,
     area: Text = None,
@@ -321,7 +319,7 @@ def _assessments(
 
 @router.get("/compliance", response_class=HTMLResponse)
 def compliance_page(
-    request: Request, caller: Viewer, start: DateFrom = None, end: DateTo = None
+    request: Request, caller: PageViewer, start: DateFrom = None, end: DateTo = None
 ) -> HTMLResponse:
     """Verdicts per operator × province for every standard, each linking to its KPIs."""
     ctx = _ctx(request)
@@ -375,7 +373,7 @@ def _number(value: float | None, unit: str) -> str:
 @router.get("/compliance/detail", response_class=HTMLResponse)
 def compliance_detail(
     request: Request,
-    caller: Viewer,
+    caller: PageViewer,
     standard: Annotated[str, Query(max_length=100)],
     operator: Annotated[str, Query(max_length=100)],
     area: Annotated[str, Query(max_length=100)] = "all",
@@ -427,7 +425,7 @@ def compliance_detail(
 @router.get("/api/v1/compliance")
 def compliance_json(
     request: Request,
-    caller: ApiViewer,
+    caller: Viewer,
     start: DateFrom = None,
     end: DateTo = None,
     standard: Text = None,
@@ -471,7 +469,7 @@ def _month(value: str | None) -> str | None:
 @router.get("/trends", response_class=HTMLResponse)
 def trends_page(
     request: Request,
-    caller: Viewer,
+    caller: PageViewer,
     area: Text = None,
     tech: Text = None,
     first: Annotated[str | None, Query(alias="from", max_length=7)] = None,
@@ -565,7 +563,7 @@ def _budget_text(health: dict[str, Any] | None) -> str:
 
 
 @router.get("/probes", response_class=HTMLResponse)
-def probes_page(request: Request, caller: Viewer) -> HTMLResponse:
+def probes_page(request: Request, caller: PageViewer) -> HTMLResponse:
     """Fleet health: last seen, spool backlog, data budget; silent probes first and marked."""
     with request.app.state.pool.connection() as conn:
         fleet = queries.probe_health(conn)

@@ -1,4 +1,7 @@
-"""Who is asking: a Bearer token (scripts) or the same token in a cookie (people).
+"""Who is asking, and may they: one dependency for every route and page.
+
+A script sends its API token as a Bearer header; a person signs in once and
+the same token travels in a cookie.
 
 A person cannot attach an ``Authorization`` header to a link, so ``/login``
 takes the API token once and keeps it in a cookie that scripts cannot read
@@ -7,8 +10,9 @@ and that travels only over HTTPS when the page was served over HTTPS. Tokens
 are checked on every request exactly as the API checks them, so revoking a
 token ends its browser sessions too.
 
-Pages answer a missing or revoked token with a redirect to the login form;
-API routes answer 401 as the rest of the API does.
+Routes state the least role they need with :data:`Viewer`, :data:`Inspector`
+or :data:`Admin`; pages use :data:`PageViewer`, which answers a missing or
+revoked token with a redirect to the login form instead of 401.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.responses import RedirectResponse, Response
 
-from giamsat.aggregator.store import tokens as auth
+from giamsat.aggregator.store import tokens
 from giamsat.aggregator.store.tokens import Caller
 
 COOKIE = "giamsat_token"
@@ -39,17 +43,6 @@ class LoginRequired(Exception):
         self.reason = reason
 
 
-def _token(request: Request, creds: HTTPAuthorizationCredentials | None) -> str | None:
-    if creds is not None:
-        return creds.credentials
-    return request.cookies.get(COOKIE)
-
-
-def _lookup(request: Request, token: str) -> Caller | None:
-    with request.app.state.pool.connection() as conn:
-        return auth.caller_for(conn, token)
-
-
 def safe_next(url: str | None) -> str:
     """A local path to return to after login; anything pointing elsewhere becomes ``/map``."""
     if not url:
@@ -65,40 +58,31 @@ def _here(request: Request) -> str:
     return request.url.path + query
 
 
-def page_caller(role: str) -> Callable[..., Caller]:
-    """Dependency for pages: the caller, or a redirect to the login form."""
+def require(role: str, *, page: bool = False) -> Callable[..., Caller]:
+    """The dependency every route states its least role with.
+
+    The token comes from the ``Authorization: Bearer`` header or the login
+    cookie. Without a valid one, an API route answers 401 and a page
+    (``page=True``) redirects to the login form; a token of a lesser role
+    gets 403 either way.
+    """
 
     def dependency(
         request: Request,
         creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Caller:
-        token = _token(request, creds)
+        token = creds.credentials if creds is not None else request.cookies.get(COOKIE)
         if token is None:
-            raise LoginRequired(_here(request))
-        caller = _lookup(request, token)
-        if caller is None:
-            raise LoginRequired(_here(request), "revoked")
-        if not caller.may(role):
-            raise HTTPException(403, f"this needs the {role} role; the token is {caller.role}")
-        return caller
-
-    return dependency
-
-
-def api_caller(role: str) -> Callable[..., Caller]:
-    """Dependency for API routes: Bearer header or login cookie, else 401/403."""
-
-    def dependency(
-        request: Request,
-        creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    ) -> Caller:
-        token = _token(request, creds)
-        if token is None:
+            if page:
+                raise LoginRequired(_here(request))
             raise HTTPException(
                 401, "a bearer token is required", headers={"WWW-Authenticate": "Bearer"}
             )
-        caller = _lookup(request, token)
+        with request.app.state.pool.connection() as conn:
+            caller = tokens.caller_for(conn, token)
         if caller is None:
+            if page:
+                raise LoginRequired(_here(request), "revoked")
             raise HTTPException(
                 401, "unknown or revoked token", headers={"WWW-Authenticate": "Bearer"}
             )
@@ -107,6 +91,12 @@ def api_caller(role: str) -> Callable[..., Caller]:
         return caller
 
     return dependency
+
+
+Viewer = Annotated[Caller, Depends(require("viewer"))]
+Inspector = Annotated[Caller, Depends(require("inspector"))]
+Admin = Annotated[Caller, Depends(require("admin"))]
+PageViewer = Annotated[Caller, Depends(require("viewer", page=True))]
 
 
 def login_redirect(request: Request, exc: LoginRequired) -> Response:
