@@ -30,9 +30,10 @@ from giamsat.aggregator.compliance import Period, Sample, build_rollups, evaluat
 from giamsat.aggregator.compliance.clusters import local_day
 from giamsat.aggregator.compliance.operators import load_operators
 from giamsat.aggregator.compliance.standards import load_standards
-from giamsat.aggregator.ingest.validate import Accepted, ProbeKey, check
+from giamsat.aggregator.ingest.validate import check
 from giamsat.aggregator.store.areas import load_areas
 from giamsat.aggregator.store.columns import cell_of, columns_of
+from giamsat.aggregator.store.values import Accepted, ProbeKey
 from giamsat.contract import record
 from giamsat.contract.record import public_key_b64
 

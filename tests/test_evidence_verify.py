@@ -233,7 +233,7 @@ def test_verifier_needs_no_database_pdf_map_code_or_network(bundle, built):
     """Run in an empty network namespace with psycopg, fpdf and folium made unimportable."""
     code = (
         "import sys\n"
-        "for name in ('psycopg', 'psycopg_pool', 'fpdf', 'folium', 'maps'):\n"
+        "for name in ('psycopg', 'psycopg_pool', 'fpdf', 'folium', 'giamsat.maps'):\n"
         "    sys.modules[name] = None\n"
         "from giamsat.aggregator.evidence.verify import main\n"
         f"sys.exit(main([{str(bundle)!r}, '--key', {built.fingerprint!r}]))\n"

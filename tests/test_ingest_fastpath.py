@@ -14,13 +14,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from giamsat.aggregator.ingest.validate import (
-    Accepted,
-    ProbeKey,
-    Rejected,
-    check,
-    fast_canonical_bytes,
-)
+from giamsat.aggregator.ingest.validate import check, fast_canonical_bytes
+from giamsat.aggregator.store.values import Accepted, ProbeKey, Rejected
 from giamsat.contract import record
 
 KEY = Ed25519PrivateKey.generate()

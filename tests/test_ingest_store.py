@@ -10,9 +10,10 @@ from psycopg.rows import dict_row
 
 from giamsat.aggregator.aggregates.rollup import COLUMNS, Rollup, build_rollups
 from giamsat.aggregator.aggregates.samples import Sample
-from giamsat.aggregator.ingest.validate import Accepted, ProbeKey, check
+from giamsat.aggregator.ingest.validate import check
 from giamsat.aggregator.store import records as store
 from giamsat.aggregator.store.columns import columns_of
+from giamsat.aggregator.store.values import Accepted, ProbeKey
 from giamsat.contract import record
 
 KEY = Ed25519PrivateKey.generate()

@@ -6,7 +6,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from giamsat.aggregator.ingest.validate import Accepted, ProbeKey, Rejected, check
+from giamsat.aggregator.ingest.validate import check
+from giamsat.aggregator.store.values import Accepted, ProbeKey, Rejected
 from giamsat.contract import record
 
 KEY = Ed25519PrivateKey.generate()

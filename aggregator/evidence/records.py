@@ -30,8 +30,9 @@ from typing import Any
 
 from giamsat.aggregator.aggregates.samples import Sample
 from giamsat.aggregator.compliance.clusters import Period, local_day
-from giamsat.aggregator.ingest.validate import Accepted, ProbeKey, check
+from giamsat.aggregator.ingest.validate import check
 from giamsat.aggregator.store.columns import columns_of
+from giamsat.aggregator.store.values import Accepted, ProbeKey
 from giamsat.contract import record as rec
 
 # A revoked probe's records were refused from the moment of revocation, but a

@@ -19,10 +19,11 @@ from datetime import UTC, datetime, timedelta
 import aiomqtt
 import psycopg
 
-from giamsat.aggregator.ingest.validate import Accepted, ProbeKey, Rejected, check
+from giamsat.aggregator.ingest.validate import check
 from giamsat.aggregator.settings import Settings
 from giamsat.aggregator.store import probes
 from giamsat.aggregator.store import records as store
+from giamsat.aggregator.store.values import Accepted, ProbeKey, Rejected
 
 log = logging.getLogger("giamsat.ingest")
 

@@ -21,15 +21,14 @@ import base64
 import json
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import nacl.bindings
 import nacl.exceptions
 import orjson
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from giamsat.aggregator.store.values import Accepted, ProbeKey, Rejected
 from giamsat.contract import record as rec
 from giamsat.contract.schema import ENVIRONMENTS, FIELDS, NUMBER, SECTIONS, TECHNOLOGIES
 
@@ -47,37 +46,11 @@ _SECTION_FIELDS = tuple(
 )  # fmt: skip
 
 
-@dataclass(frozen=True)
-class Accepted:
-    record: dict[str, Any]
-    raw: bytes
-    time: datetime
-
-
-@dataclass(frozen=True)
-class Rejected:
-    reason: str
-    detail: str
-    topic: str
-    raw: bytes
-
-
 class _Invalid(Exception):
     def __init__(self, reason: str, detail: str) -> None:
         super().__init__(detail)
         self.reason = reason
         self.detail = detail
-
-
-@dataclass(frozen=True)
-class ProbeKey:
-    public_key: Ed25519PublicKey
-    revoked: bool = False
-    raw: bytes = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        # The 32 key bytes, as libsodium takes them on the fast path.
-        object.__setattr__(self, "raw", self.public_key.public_bytes_raw())
 
 
 KeyLookup = Callable[[str], ProbeKey | None]

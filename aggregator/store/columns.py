@@ -10,7 +10,7 @@ from typing import Any
 
 import h3
 
-from giamsat.aggregator.ingest.validate import Accepted
+from giamsat.aggregator.store.values import Accepted
 
 H3_RESOLUTION = 8
 

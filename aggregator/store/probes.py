@@ -8,7 +8,7 @@ from datetime import datetime
 
 import psycopg
 
-from giamsat.aggregator.ingest.validate import PROBE_ID, ProbeKey
+from giamsat.aggregator.store.values import ProbeKey
 from giamsat.contract import record as rec
 
 
@@ -34,7 +34,7 @@ def add(
     kind: str = "fixed",
     village: str | None = None,
 ) -> None:
-    if not PROBE_ID.match(probe_id):
+    if not rec.PROBE_ID_PATTERN.match(probe_id):
         raise RegistryError(f"probe id {probe_id!r} must be 1-64 characters from A-Z a-z 0-9 . _ -")
     try:
         rec.public_key_from_b64(pubkey)

@@ -24,8 +24,8 @@ from giamsat.aggregator.aggregates.histogram import FIELD_EDGES, GAP_EDGES_S
 from giamsat.aggregator.aggregates.rollup import COLUMNS as ROLLUP_COLUMNS
 from giamsat.aggregator.aggregates.rollup import KEY_COLUMNS, Rollup, build_rollups
 from giamsat.aggregator.aggregates.samples import Sample
-from giamsat.aggregator.ingest.validate import Accepted, Rejected
 from giamsat.aggregator.store.columns import columns_of
+from giamsat.aggregator.store.values import Accepted, Rejected
 
 COLUMNS = (
     "t", "id", "probe", "lat", "lon", "h3", "env", "service", "mcc", "mnc", "tech", "op",
