@@ -20,8 +20,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from demo.services import Mosquitto
-from giamsat.aggregator.http.speedserver import create_app, serve_in_thread
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # demo.services: the private service launchers
+
+from demo.services import Mosquitto  # noqa: E402
+from giamsat.aggregator.http.speedserver import create_app, serve_in_thread  # noqa: E402
 
 BIN = Path(sys.executable).parent
 

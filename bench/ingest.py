@@ -56,12 +56,15 @@ import psycopg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from paho.mqtt.enums import CallbackAPIVersion
 
-from demo.services import Mosquitto, Postgres
-from giamsat.aggregator.settings import BrokerSettings
-from giamsat.aggregator.store import db, probes
-from giamsat.aggregator.store.records import COLUMNS
-from giamsat.contract import record
-from giamsat.contract.record import public_key_b64
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # demo.services: the private service launchers
+
+from demo.services import Mosquitto, Postgres  # noqa: E402
+from giamsat.aggregator.settings import BrokerSettings  # noqa: E402
+from giamsat.aggregator.store import db, probes  # noqa: E402
+from giamsat.aggregator.store.records import COLUMNS  # noqa: E402
+from giamsat.contract import record  # noqa: E402
+from giamsat.contract.record import public_key_b64  # noqa: E402
 
 BIN = Path(sys.executable).parent
 SUBSCRIPTION = BrokerSettings().subscription
