@@ -16,7 +16,7 @@ from giamsat.aggregator.compliance import (
 )
 from giamsat.aggregator.settings import PROJECT_CONFIG
 from giamsat.aggregator.store import areas
-from giamsat.aggregator.store import records as store
+from giamsat.aggregator.store import rollups as stored_rollups
 from tests.truth import Truth, generate
 
 STANDARDS = load_standards(PROJECT_CONFIG / "standards")
@@ -28,7 +28,7 @@ PERIOD = Period(date(2026, 10, 1), date(2026, 10, 31))
 def store_rollups(dsn, samples):
     rows = [r.as_row() for r in build_rollups(samples)]
     with psycopg.connect(dsn) as conn, conn.cursor() as cur:
-        cur.executemany(store._UPSERT, [[row[c] for c in COLUMNS] for row in rows])
+        cur.executemany(stored_rollups.UPSERT_ONE, [[row[c] for c in COLUMNS] for row in rows])
 
 
 @pytest.mark.parametrize("true_dl", [85.0, 130.0])

@@ -13,6 +13,7 @@ from giamsat.aggregator.aggregates.samples import Sample
 from giamsat.aggregator.ingest.validate import check
 from giamsat.aggregator.store import records as store
 from giamsat.aggregator.store.columns import columns_of
+from giamsat.aggregator.store.rollups import upsert_rollups
 from giamsat.aggregator.store.values import Accepted, ProbeKey
 from giamsat.contract import record
 
@@ -84,10 +85,10 @@ def test_upsert_adds_every_column_and_marks_the_row_changed(db_dsn):
     rollups = build_rollups(samples)
     with psycopg.connect(db_dsn, autocommit=True) as conn:
         with conn.transaction(), conn.cursor() as cur:
-            store.upsert_rollups(cur, rollups)
+            upsert_rollups(cur, rollups)
         first = conn.execute("SELECT max(updated_at) FROM rollups").fetchone()[0]
         time.sleep(0.01)
         with conn.transaction(), conn.cursor() as cur:
-            store.upsert_rollups(cur, rollups)
+            upsert_rollups(cur, rollups)
         assert_same(stored_rollups(conn), [r.merged(r) for r in rollups])
         assert conn.execute("SELECT min(updated_at) FROM rollups").fetchone()[0] > first

@@ -34,7 +34,7 @@ from giamsat.aggregator.compliance import Sample, build_rollups
 from giamsat.aggregator.http.app import create_app
 from giamsat.aggregator.settings import PROJECT_CONFIG
 from giamsat.aggregator.store import areas, db, probes
-from giamsat.aggregator.store import records as store
+from giamsat.aggregator.store import rollups as stored_rollups
 from giamsat.aggregator.store import tokens as auth
 from giamsat.contract.timezone import VIETNAM_TZ
 from giamsat.maps.render import TileSource
@@ -143,7 +143,7 @@ def load_dataset(dsn: str) -> Dataset:
     with psycopg.connect(dsn, autocommit=True) as conn:
         areas.sync(conn, areas.load_areas(PROJECT_CONFIG / "areas"))
         with conn.transaction(), conn.cursor() as cur:
-            cur.executemany(store._UPSERT, [[row[c] for c in COLUMNS] for row in rows])
+            cur.executemany(stored_rollups.UPSERT_ONE, [[row[c] for c in COLUMNS] for row in rows])
         for probe, kind in sorted(kinds.items()):
             probes.add(conn, probe, _pubkey(), kind=kind, village="Bản thử nghiệm")
         for fp in FLEET:
