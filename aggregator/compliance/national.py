@@ -22,16 +22,19 @@ The answer is the engine's own, not an approximation of it:
   all their totals are one matrix product;
 * the same sampling checks and verdicts (:func:`check_sampling`, :func:`decide`).
 
-Only sums of floating-point values can differ from the engine's in the last
-bits: the database adds a probe-day's values in its own order where the
-engine uses ``math.fsum``, and one matrix product over many columns may add
-in another order than one over two.
+Equal bit for bit, not just close: a rollup's sums hold values on a binary
+grid (:func:`giamsat.aggregator.aggregates.rollup.on_grid`), so the
+database's sums of a probe-day, in whatever order a parallel plan adds them,
+are exact and equal the engine's ``math.fsum``; and the bootstrap's totals come
+from :func:`~giamsat.aggregator.compliance.stats.resample_totals`, exact
+whatever columns share the matrix product.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
@@ -58,6 +61,7 @@ from giamsat.aggregator.compliance.stats import (
     Estimate,
     clustered_share,
     resample_counts,
+    resample_totals,
     z_value,
 )
 from giamsat.aggregator.compliance.verdicts import assessment, kpi_verdict
@@ -259,7 +263,9 @@ def _same_k(
     draws are split into blocks, so the resamples here are its resamples, and
     every task's totals come out of one matrix product instead of one per
     task. Columns shared by several tasks (two means with the same
-    denominators) are multiplied once.
+    denominators) are multiplied once. :func:`resample_totals` makes each
+    column's totals exact, so they do not depend on the other columns of the
+    product: every estimate is ``bootstrap_mean``'s, bit for bit.
     """
     columns: list[np.ndarray] = []
     position: dict[bytes, int] = {}
@@ -279,14 +285,14 @@ def _same_k(
     block = max(1, MAX_CELLS // k)
     for start in range(0, resamples, block):
         size = min(block, resamples - start)
-        totals[start : start + size] = resample_counts(rng, k, size) @ matrix
+        totals[start : start + size] = resample_totals(resample_counts(rng, k, size), matrix)
     numerators = np.array([p[0] for p in pairs])
     denominators = np.array([p[1] for p in pairs])
     ratios = totals[:, numerators] / totals[:, denominators]
     tail = (1.0 - confidence) / 2.0
     lows, highs = np.quantile(ratios, [tail, 1.0 - tail], axis=0)
     return [
-        Estimate(float(t.sums.sum() / t.counts.sum()), float(lo), float(hi), "bootstrap")
+        Estimate(math.fsum(t.sums) / math.fsum(t.counts), float(lo), float(hi), "bootstrap")
         for t, lo, hi in zip(tasks, lows, highs, strict=True)
     ]
 
@@ -299,9 +305,8 @@ def bootstrap_means(
 ) -> list[Estimate]:
     """``bootstrap_mean(sums, counts, confidence, resamples, seed)`` for many (sums, counts).
 
-    Grouped by cluster count, memoised by exact input. The interval bounds
-    equal ``bootstrap_mean``'s up to the last bits of a floating-point sum
-    (the matrix product adds in its own order).
+    Grouped by cluster count, memoised by exact input. Every estimate equals
+    ``bootstrap_mean``'s exactly (see :func:`_same_k`).
     """
     z_value(confidence)
     if resamples < 1:

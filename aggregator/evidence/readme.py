@@ -62,7 +62,10 @@ Kiểm tra thủ công / Verify by hand
 5. The verdict: the giamsat compliance engine (giamsat.aggregator.compliance: Sample,
    build_rollups, evaluate) applied to these records with standard.toml,
    operators.toml and the confidence, resamples and seed in verdict.json gives
-   verdict.json again.
+   verdict.json again, exactly: every number to its last digit, with no
+   tolerance. Its figures do not depend on the computer or its number of
+   processors (sums are exact; the bootstrap's resamples come from the seed
+   through numpy, so use the numpy version named in manifest.json "engine").
 """
 
 

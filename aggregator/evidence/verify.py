@@ -19,9 +19,10 @@ bundle shows *what* was changed, not just that something was):
 ``records in case``    each record's operator, local day and H3 cell are the case's
 ``records.csv``        the spreadsheet is records.jsonl, row for row
 ``verdict``            the compliance engine run on the records (same
-                       confidence, resamples and seed) gives verdict.json:
-                       counts, verdicts and grades exactly, values and
-                       intervals to 1e-9 relative
+                       confidence, resamples and seed) gives verdict.json
+                       exactly: counts, verdicts, grades, and values and
+                       intervals to the last bit (the engine's figures do not
+                       depend on the machine, and JSON keeps every bit)
 
 This module imports neither psycopg nor the map or PDF code: a third party
 needs only ``agent``, ``giamsat.aggregator.compliance``, ``giamsat.aggregator.ingest.validate``,
@@ -37,7 +38,6 @@ import csv
 import dataclasses
 import io
 import json
-import math
 import sys
 import tempfile
 import zipfile
@@ -82,8 +82,6 @@ CHECKS: tuple[str, ...] = (
     "ZIP", "manifest signature", "file hashes", "documents", GENUINE, IN_CASE, "records.csv",
     "verdict",
 )  # fmt: skip
-REL_TOL = 1e-9
-_FLOAT_FIELDS = ("value", "ci_low", "ci_high", "design_effect", "limit", "confidence")
 T = TypeVar("T")
 MAX_SHOWN = 20  # problems printed per check: one forged key can fail thousands of records
 
@@ -405,10 +403,17 @@ def _records(b: _Bundle, result: Verification, progress: Progress) -> list[Sampl
     return samples
 
 
-def _same(stated: Any, recomputed: Any, name: str) -> bool:
-    if name in _FLOAT_FIELDS and isinstance(stated, int | float) and isinstance(recomputed, float):
-        return math.isclose(stated, recomputed, rel_tol=REL_TOL, abs_tol=REL_TOL)
-    return stated == recomputed
+def _same(stated: Any, recomputed: Any) -> bool:
+    """Equal, floats to the last bit; a JSON true or false is no number.
+
+    No tolerance: the engine gives the same bits for the same records on any
+    machine and thread count (``math.fsum``, exact bootstrap totals, sums on a
+    binary grid), and JSON writes each float with the digits that read back
+    as exactly that float.
+    """
+    if isinstance(stated, bool) != isinstance(recomputed, bool):
+        return False
+    return bool(stated == recomputed)
 
 
 def _verdict(b: _Bundle, result: Verification, samples: list[Sample], progress: Progress) -> None:
@@ -427,7 +432,7 @@ def _verdict(b: _Bundle, result: Verification, samples: list[Sample], progress: 
         return
     fresh = to_jsonable(recomputed)
     for name, value in fresh.items():
-        if name != "kpis" and not _same(stated.get(name), value, name):
+        if name != "kpis" and not _same(stated.get(name), value):
             result.fail(
                 check, f"verdict.json: {name} is {stated.get(name)!r}, the records give {value!r}"
             )
@@ -443,7 +448,7 @@ def _verdict(b: _Bundle, result: Verification, samples: list[Sample], progress: 
         differ = [
             f"{kpi_id}.{name} is {old.get(name)!r}, the records give {value!r}"
             for name, value in kpi.items()
-            if not _same(old.get(name), value, name)
+            if not _same(old.get(name), value)
         ]
         if differ:
             result.fail(check, "verdict.json: " + "; ".join(differ))

@@ -10,9 +10,13 @@ since the last refresh, found through ``rollups.updated_at``: a record that
 arrives late, days after its hour, changes its hourly row's ``updated_at`` and
 so its day is rebuilt on the next refresh. Readers never depend on the refresh
 having run: :mod:`giamsat.aggregator.compliance.national` reads hourly rows for whatever changed
-since the watermark, so a refresh only makes queries faster, never different
-(beyond the last bits of a floating-point sum, which the database adds in
-whatever order its rows come).
+since the watermark, so a refresh only makes queries faster, never different,
+not even in the last bit: the hourly sums hold values on a binary grid
+(:func:`giamsat.aggregator.aggregates.rollup.on_grid`), so a day's sum is
+exact whether numpy adds them here or the database adds them in a query, in
+whatever order its rows come. Migration 008 put the sums stored before then
+on that grid and reset the watermark, so the first refresh after it rebuilds
+every daily row.
 """
 
 from __future__ import annotations
@@ -136,8 +140,10 @@ def _hourly_sql() -> str:
 def _daily_copy(day: date, keys: list[tuple[str, ...]], hourly: np.ndarray) -> bytes:
     """Binary COPY of the daily rows: each key's hourly rows summed, histograms cumulated.
 
-    Rows are summed in hour order, so a day's floating-point sums do not depend
-    on the order the database returned its hours in.
+    Rows are grouped by key (in hour order within a key). The hourly sums are
+    on the grid of :func:`~giamsat.aggregator.aggregates.rollup.on_grid`, so
+    their sums here are exact and do not depend on the order of the hours or
+    on how ``np.add.reduceat`` pairs them.
     """
     hourly = hourly[np.lexsort((hourly["hour"], hourly["key"]))]
     ids = hourly["key"]
