@@ -23,7 +23,6 @@ from giamsat.aggregator.aggregates.samples import NO_TECH, Sample
 from giamsat.aggregator.compliance.clusters import Period, local_day
 from giamsat.aggregator.compliance.coverage import coverage_counts, load_coverage
 from giamsat.aggregator.compliance.operators import load_operators
-from giamsat.aggregator.compliance.render import to_jsonable
 from giamsat.aggregator.compliance.standards import load_standard
 from giamsat.aggregator.compliance.stats import bootstrap_mean, clustered_share
 from giamsat.aggregator.compliance.verdicts import evaluate
@@ -142,15 +141,12 @@ def test_storage_round_trip_and_batch_merge_do_not_change_verdicts() -> None:
     viettel = OPERATORS["Viettel"]
     reference = evaluate(QCVN_126, viettel, whole, area="A", period=OCTOBER)
     assert evaluate(QCVN_126, viettel, stored, area="A", period=OCTOBER) == reference
-    # Summing in another order moves the last bits of a float, nothing more.
-    _assert_close(
-        to_jsonable(evaluate(QCVN_126, viettel, batched, area="A", period=OCTOBER)),
-        to_jsonable(reference),
-    )
+    # Sums are kept on a binary grid, so the order they were added in changes nothing.
+    assert evaluate(QCVN_126, viettel, batched, area="A", period=OCTOBER) == reference
 
 
 def _assert_close(got: object, want: object) -> None:
-    """Equal, with floats compared to 1e-9 relative."""
+    """Equal, with floats compared to 1e-9 relative (sums of squares are not kept exact)."""
     if isinstance(want, dict):
         assert isinstance(got, dict) and got.keys() == want.keys()
         for key in want:
