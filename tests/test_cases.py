@@ -105,6 +105,10 @@ def test_case_walks_from_fail_to_sanction_and_closes_on_pass(tmp_path, db_dsn):
         notices = conn.execute("SELECT state, language FROM notices ORDER BY id").fetchall()
     assert notices == [(s, lang) for s in states[1:4] for lang in ("vi", "en")]
     assert "no cases" not in giamsat(config, "cases", "list").stdout
+    # An unknown case is a usage mistake: one line, exit 2, like a wrong option.
+    unknown = giamsat(config, "cases", "advance", "999999", *span(fourth), check=False)
+    assert unknown.returncode == 2
+    assert unknown.stderr.strip() == "giamsat: error: case: 999999: no such case"
 
 
 def test_cases_api_lists_shows_and_advances_for_inspectors(tmp_path, db_dsn):

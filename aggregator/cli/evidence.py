@@ -4,9 +4,6 @@
 (who: ``cli:<user>``); ``verify`` needs neither a configuration nor a
 database, only the ZIP; ``key`` prints the aggregator's public signing key
 and the fingerprint to publish.
-
-Wiring: :func:`register` is called by ``giamsat.aggregator.cli.main.build_parser`` with its
-subparsers and its ``command(name, handler, help, parent)`` factory.
 """
 
 from __future__ import annotations
@@ -14,30 +11,17 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from collections.abc import Callable
-from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from giamsat.aggregator.compliance import Period
+from giamsat.aggregator.cli.common import add_period, command, group, period
 from giamsat.aggregator.evidence import keys, verify
 from giamsat.aggregator.evidence.progress import Progress, table
 from giamsat.aggregator.evidence.records import BundleError
-from giamsat.contract.config import ConfigError
 
 if TYPE_CHECKING:  # the build's modules (PDF, map) load only when a bundle is built
+    from giamsat.aggregator.cli.common import Subparsers
     from giamsat.aggregator.evidence.assemble import BuildResult
-
-Handler = Callable[[argparse.Namespace], int]
-CommandFactory = Callable[..., argparse.ArgumentParser]
-
-
-def parse_period(start: str, end: str) -> Period:
-    """``--from``/``--to`` as a period; a mistake is a ConfigError naming both options."""
-    try:
-        return Period(date.fromisoformat(start), date.fromisoformat(end))
-    except ValueError as exc:
-        raise ConfigError("--from/--to", f"{start}..{end}", str(exc)) from None
 
 
 def summary(result: BuildResult) -> str:
@@ -72,13 +56,14 @@ def summary(result: BuildResult) -> str:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
+    """Build, sign and audit a bundle; a bundle that cannot be built is exit 1, not a trace."""
     from giamsat.aggregator import settings
     from giamsat.aggregator.evidence.bundle import build_from_database, case_config
     from giamsat.aggregator.store import db
     from giamsat.aggregator.store.tokens import Caller, audit
 
     cfg = settings.load(args.config)
-    period = parse_period(args.date_from, args.date_to)
+    judged = period(args)
     progress = Progress(None if args.quiet else sys.stderr)
     try:
         standard, operator = case_config(cfg.compliance, args.standard, args.operator)
@@ -88,7 +73,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         with db.connect(cfg.dsn, autocommit=True) as conn:
             result = build_from_database(
                 conn, standard=standard, operator=operator,
-                operators_file=cfg.compliance.operators_file, area=args.area, period=period,
+                operators_file=cfg.compliance.operators_file, area=args.area, period=judged,
                 out=Path(args.out), key=key, progress=progress, map_picture=not args.no_picture,
             )  # fmt: skip
             who = Caller(f"cli:{getpass.getuser()}", "admin")
@@ -101,10 +86,12 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
+    """Verify as an inspector would, with the same code as the standalone verifier."""
     return verify.run(args)
 
 
 def cmd_key(args: argparse.Namespace) -> int:
+    """Print the key inspectors check bundles against; created here if it does not exist yet."""
     from giamsat.aggregator import settings
 
     default = settings.load(args.config).state_dir / "evidence"
@@ -123,21 +110,23 @@ def _key_dir(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def register(subparsers: Any, command: CommandFactory) -> None:
-    """Add ``evidence build``, ``evidence verify`` and ``evidence key`` to the giamsat parser."""
-    parser = subparsers.add_parser(
-        "evidence", help="evidence bundles for inspectors", description="evidence bundles"
+def register(subparsers: Subparsers) -> None:
+    """Add ``evidence build``, ``evidence verify`` and ``evidence key``."""
+    sub = group(
+        subparsers,
+        "evidence",
+        "evidence bundles for inspectors",
+        dest="evidence_command",
+        description="evidence bundles",
     )
-    sub = parser.add_subparsers(dest="evidence_command", required=True, metavar="COMMAND")
     build = command(
-        "build", cmd_build, "write a signed evidence bundle for one operator, area, standard"
-        " and period", sub,
+        sub, "build", cmd_build, "write a signed evidence bundle for one operator, area, standard"
+        " and period",
     )  # fmt: skip
     build.add_argument("--standard", required=True, help="e.g. QCVN-126:2021/BTTTT")
     build.add_argument("--operator", required=True, help="e.g. Viettel")
     build.add_argument("--area", default="all", help="area id, an H3 cell, or all (default)")
-    build.add_argument("--from", dest="date_from", required=True, help="first day, YYYY-MM-DD")
-    build.add_argument("--to", dest="date_to", required=True, help="last day, YYYY-MM-DD")
+    add_period(build, first="first day, YYYY-MM-DD", last="last day, YYYY-MM-DD")
     build.add_argument("--out", required=True, help="the bundle to write, e.g. bundle.zip")
     build.add_argument(
         "--no-picture", action="store_true", help="skip Chromium; draw the map in the PDF"
@@ -145,8 +134,8 @@ def register(subparsers: Any, command: CommandFactory) -> None:
     build.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
     _key_dir(build)
     check = command(
-        "verify", cmd_verify, "verify a bundle offline: no config, database or network", sub
+        sub, "verify", cmd_verify, "verify a bundle offline: no config, database or network"
     )
     verify.add_arguments(check)
-    key = command("key", cmd_key, "print the aggregator's signing key and its fingerprint", sub)
+    key = command(sub, "key", cmd_key, "print the aggregator's signing key and its fingerprint")
     _key_dir(key)
