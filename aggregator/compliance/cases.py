@@ -168,15 +168,21 @@ def advance_case(
     """Judge a case's operator and area again over ``period`` and apply that verdict.
 
     Raises :class:`CaseNotFound`; an escalation the rules refuse raises
-    :class:`~giamsat.aggregator.compliance.escalation.EscalationError`, and a
-    notice without its evidence bundle raises ``ValueError``.
+    :class:`~giamsat.aggregator.compliance.escalation.EscalationError`; a
+    notice without its evidence bundle, or a case whose standard or operator
+    is no longer configured, raises ``ValueError``.
     """
     stored = get(conn, case_id)
     if stored is None:
         raise CaseNotFound(case_id)
     case = stored.case
-    standard = load_standards(settings.standards_dir)[case.standard_id]
-    operator = load_operators(settings.operators_file)[case.operator]
+    standards = load_standards(settings.standards_dir)
+    operators = load_operators(settings.operators_file)
+    if case.standard_id not in standards:
+        raise ValueError(f"its standard {case.standard_id} is not in {settings.standards_dir}")
+    if case.operator not in operators:
+        raise ValueError(f"its operator {case.operator} is not in {settings.operators_file}")
+    standard, operator = standards[case.standard_id], operators[case.operator]
     # A case names its area as verdicts do (by name); older cases may hold the id.
     row = conn.execute(
         "SELECT id FROM areas WHERE name = %s OR id = %s", (case.area, case.area)
