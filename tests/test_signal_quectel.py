@@ -12,9 +12,19 @@ from pathlib import Path
 
 import pytest
 
-from giamsat.agent.signal import SignalError, create, parse_capture
+from giamsat.agent.signal import SignalError, SignalReading, create, parse_capture
+from giamsat.agent.signal.atport import (
+    AtSignal,
+    Operator,
+    at_command,
+    cimi_operator,
+    number_at,
+    parse_cops,
+    records,
+    registered_network,
+)
 from giamsat.agent.signal.operators import sim_operator
-from giamsat.agent.signal.quectel import Operator, QuectelSignal, at_command, parse, parse_cops
+from giamsat.agent.signal.quectel import QuectelSignal, parse
 from giamsat.contract.config import ConfigError, Section
 
 FIXTURES = Path(__file__).parent / "fixtures" / "signal"
@@ -419,6 +429,37 @@ def test_at_command_returns_reply_through_ok(modem: FakeModem) -> None:
     reply = at_command(modem.path, "AT+COPS=3,2;+COPS?", timeout_s=3.0)
     assert '+COPS: 0,2,"45202",13' in reply
     assert reply.rstrip().endswith("OK")
+
+
+def test_another_at_modem_is_its_command_and_parser_on_the_shared_port(modem: FakeModem) -> None:
+    """A SIMCom-like modem: its own serving-cell command; the port, +COPS and +CIMI are shared."""
+
+    class Cpsi(AtSignal):
+        command = "AT+CPSI?"
+
+        def parse_reply(self, reply: str) -> SignalReading:
+            values = records(reply, "+CPSI:")[0]
+            mcc, mnc, op = registered_network(reply)
+            rsrp = number_at(values, 11)
+            net = {"service": values[1] == "Online", "mcc": mcc, "mnc": mnc, "op": op}
+            net["sim_op"] = cimi_operator(reply)
+            return SignalReading(net=net, sig={"rsrp_dbm": None if rsrp is None else rsrp / 10})
+
+    modem.replies["AT+CPSI?"] = (
+        "AT+CPSI?\r\r\n+CPSI: LTE,Online,452-02,0x3AC9,118038273,158,EUTRAN-BAND3,1650,5,5,"
+        "-100,-930,-630,14\r\n\r\nOK\r\n"
+    )
+    reading = Cpsi(options(port=modem.path, timeout_s=3.0)).read()
+    assert modem.commands == ["AT+CPSI?", "AT+COPS=3,2;+COPS?", "AT+CIMI"]
+    assert reading.net == {
+        "service": True,
+        "mcc": 452,
+        "mnc": 2,
+        "op": None,
+        "sim_op": "VinaPhone",
+    }
+    assert reading.sig == {"rsrp_dbm": -93.0}
+    assert reading.errors == []
 
 
 def test_bad_baudrate_is_a_config_error() -> None:
