@@ -7,15 +7,14 @@ import json
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from giamsat.agent import identity, settings
-from giamsat.agent.signal import SignalError
+from giamsat.agent.signal import SignalError, capture_sources, parse_capture
 from giamsat.contract import logs, record
 from giamsat.contract.config import ConfigError
-
-SIGNAL_CAPTURES = ("termux", "mmcli", "quectel")
 
 
 def cmd_identity(args: argparse.Namespace) -> int:
@@ -125,21 +124,34 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_signal(args: argparse.Namespace) -> int:
-    from giamsat.agent.signal import parse_capture
-
     try:
         text = Path(args.from_file).read_text(errors="replace")
     except OSError as exc:
         print(f"giamsat-agent: cannot read {args.from_file}: {exc.strerror}", file=sys.stderr)
         return 2
     reading = parse_capture(args.source, text)
-    out = {"net": reading.net, "sig": reading.sig}
+    out: dict[str, Any] = {"net": reading.net, "sig": reading.sig}
     if reading.neighbours:
         out["neighbours"] = reading.neighbours
     if reading.errors:
         out["errors"] = reading.errors
     print(json.dumps(out, indent=2, ensure_ascii=False))
     return 0
+
+
+class _CaptureSources:
+    """The ``--source`` choices, asked of the registry only when the signal command is used.
+
+    Listing them imports every signal module, which ``giamsat-agent run``,
+    idling for months, should not carry; the metavar keeps argparse from
+    listing them while it builds the parser.
+    """
+
+    def __contains__(self, name: object) -> bool:
+        return name in capture_sources()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(capture_sources())
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -172,7 +184,13 @@ def build_parser() -> argparse.ArgumentParser:
     status = with_config(command("status", cmd_status, "spool backlog, last publish, data budget"))
     status.add_argument("--json", action="store_true", help="print JSON")
     sig = command("signal", cmd_signal, "parse a captured modem output and print net + sig")
-    sig.add_argument("--source", required=True, choices=SIGNAL_CAPTURES)
+    sig.add_argument(
+        "--source",
+        required=True,
+        choices=_CaptureSources(),
+        metavar="SOURCE",
+        help="the source whose parser reads the file: %(choices)s",
+    )
     sig.add_argument("--from-file", required=True, help="file with the captured output")
     return parser
 

@@ -12,12 +12,13 @@ from __future__ import annotations
 import json
 import sys
 
-from giamsat.agent.throughput import DIRECTIONS, METHODS, create
+from giamsat.agent import plugins
+from giamsat.agent.throughput import DIRECTIONS, create
 from giamsat.contract.config import Section
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) < 3 or argv[0] not in METHODS or argv[1] not in DIRECTIONS:
+    if len(argv) < 3 or argv[0] not in plugins.names("throughput") or argv[1] not in DIRECTIONS:
         print(__doc__, file=sys.stderr)
         return 2
     method, direction, url, *pairs = argv

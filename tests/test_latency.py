@@ -116,6 +116,11 @@ def test_closed_port_is_total_loss_not_an_exception() -> None:
     assert "rtt_ms_p50" not in result or result["rtt_ms_p50"] is None
 
 
+def test_methods_come_from_the_registry_in_order_of_preference() -> None:
+    with pytest.raises(ConfigError, match=r"latency\.method: must be one of auto, icmp-raw, "):
+        measure(method="udp")
+
+
 @pytest.mark.skipif(not IS_ROOT, reason="raw sockets need root")
 def test_icmp_raw_via_scapy() -> None:
     assert_healthy_loopback(measure(method="icmp-raw"), "icmp-raw")

@@ -8,9 +8,12 @@ Methods, tried in this order when ``method = "auto"``:
    ``net.ipv4.ping_group_range`` allows it, as on Android);
 3. ``tcp``: TCP connect time to the speed server's port.
 
-The first that can run here is used for the whole series; the record says
-which, because the three are not equal (a TCP handshake involves the
-server's kernel, ICMP may be deprioritised by operators). The result is the
+Each is a :class:`Pinger` in a module of this package, registered with
+``@plugins.register("latency", NAME, preference=N)``: ``auto`` tries them in
+order of preference. The first that can run here is used for the whole
+series; the record says which, because the three are not equal (a TCP
+handshake involves the server's kernel, ICMP may be deprioritised by
+operators). The result is the
 record's ``lat`` section (see :mod:`giamsat.agent.latency.stats` for the figures).
 Network trouble never raises: an unreachable target is 100 % loss, and a
 target that does not resolve, or a forced method that cannot run, gives a
@@ -26,10 +29,9 @@ import socket
 import time
 from typing import Any, Protocol
 
+from giamsat.agent import plugins
 from giamsat.agent.latency.stats import summarize
 from giamsat.contract.config import Section
-
-METHODS = ("icmp-raw", "icmp-dgram", "tcp")
 
 
 class PingerUnavailable(Exception):
@@ -37,6 +39,12 @@ class PingerUnavailable(Exception):
 
 
 class Pinger(Protocol):
+    """One method, opened towards one address.
+
+    Built as ``Pinger(address, port, timeout_s)`` (``port`` is for methods
+    that need one), raising :class:`PingerUnavailable` when it cannot run here.
+    """
+
     method: str
 
     def ping(self, seq: int) -> float | None:
@@ -57,26 +65,16 @@ class LatencyProbe:
         self.count = options.int("count", 10, min=1, max=1000)
         self.interval_s = options.float("interval_s", 0.2, min=0.0, max=60.0)
         self.timeout_s = options.float("timeout_s", 1.0, min=0.01, max=30.0)
-        self.method = options.choice("method", ("auto", *METHODS), "auto")
-
-    def _open(self, method: str, address: str) -> Pinger:
-        if method == "tcp":
-            from giamsat.agent.latency.tcp import TcpPinger
-
-            return TcpPinger(address, self.port, self.timeout_s)
-        if ":" in address:
-            raise PingerUnavailable(f"{method}: IPv4 only")
-        from giamsat.agent.latency.icmp import DgramPinger, RawPinger
-
-        cls = RawPinger if method == "icmp-raw" else DgramPinger
-        return cls(address, self.timeout_s)
+        self.method = options.choice("method", ("auto", *plugins.names("latency")), "auto")
 
     def open(self, address: str) -> Pinger:
         """The first usable method (or the forced one); PingerUnavailable says why none."""
         reasons = []
-        for method in METHODS if self.method == "auto" else (self.method,):
+        for plugin in plugins.available("latency"):
+            if self.method not in ("auto", plugin.name):
+                continue
             try:
-                return self._open(method, address)
+                return plugin.factory(address, self.port, self.timeout_s)
             except PingerUnavailable as exc:
                 reasons.append(str(exc))
         raise PingerUnavailable("; ".join(reasons))

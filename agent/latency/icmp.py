@@ -1,10 +1,11 @@
 """ICMP echo, two ways: scapy on a raw socket, or the kernel's unprivileged ping socket.
 
 ``icmp-raw`` needs root or CAP_NET_RAW (a Raspberry Pi probe running as a
-service); scapy is imported only then, because on Termux importing it can
-fail outright. ``icmp-dgram`` is what ``ping`` itself uses without privilege:
-a ``SOCK_DGRAM``/``IPPROTO_ICMP`` socket, allowed where the process's group
-is inside ``net.ipv4.ping_group_range`` (Android allows every group; many
+service); scapy is imported only when that method is opened, never when the
+plug-ins are discovered, because on Termux importing it can fail outright.
+``icmp-dgram`` is what ``ping`` itself uses without privilege: a
+``SOCK_DGRAM``/``IPPROTO_ICMP`` socket, allowed where the process's group is
+inside ``net.ipv4.ping_group_range`` (Android allows every group; many
 desktop Linux systems too; the kernel default allows none). The kernel sets
 the identifier and checksum and hands back only the replies to this socket.
 """
@@ -17,6 +18,7 @@ import struct
 import time
 from typing import Any
 
+from giamsat.agent import plugins
 from giamsat.agent.latency import PingerUnavailable
 
 ECHO_REQUEST, ECHO_REPLY = 8, 0
@@ -50,10 +52,18 @@ def parse_echo_reply(packet: bytes) -> tuple[int, bytes] | None:
     return seq, packet[8:]
 
 
+def _require_ipv4(method: str, address: str) -> None:
+    if ":" in address:
+        raise PingerUnavailable(f"{method}: IPv4 only")
+
+
+@plugins.register("latency", "icmp-dgram", preference=2)
 class DgramPinger:
     method = "icmp-dgram"
 
-    def __init__(self, address: str, timeout_s: float) -> None:
+    def __init__(self, address: str, port: int, timeout_s: float) -> None:
+        """``port`` is unused: ICMP has none."""
+        _require_ipv4(self.method, address)
         try:
             self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_ICMP)
         except OSError as exc:  # EACCES outside ping_group_range, EPROTONOSUPPORT elsewhere
@@ -80,10 +90,13 @@ class DgramPinger:
         self.sock.close()
 
 
+@plugins.register("latency", "icmp-raw", preference=1)
 class RawPinger:
     method = "icmp-raw"
 
-    def __init__(self, address: str, timeout_s: float) -> None:
+    def __init__(self, address: str, port: int, timeout_s: float) -> None:
+        """``port`` is unused: ICMP has none."""
+        _require_ipv4(self.method, address)
         try:
             socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP).close()
         except OSError as exc:

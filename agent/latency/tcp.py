@@ -12,7 +12,10 @@ from __future__ import annotations
 import socket
 import time
 
+from giamsat.agent import plugins
 
+
+@plugins.register("latency", "tcp", preference=3)
 class TcpPinger:
     method = "tcp"
 

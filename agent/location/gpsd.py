@@ -16,6 +16,7 @@ import socket
 import time
 from typing import Any
 
+from giamsat.agent import plugins
 from giamsat.contract.config import Section
 from giamsat.contract.schema import ENVIRONMENTS
 
@@ -77,10 +78,9 @@ def read_fix(host: str, port: int, timeout_s: float) -> dict[str, Any] | None:
     return best
 
 
+@plugins.register("location", "gpsd")
 class GpsdLocation:
     """A fix from a local (or networked) gpsd."""
-
-    name = "gpsd"
 
     def __init__(self, options: Section) -> None:
         self.host = options.str("host", "127.0.0.1")

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from giamsat.agent import plugins
 from giamsat.contract.config import Section
 from giamsat.contract.schema import ENVIRONMENTS
 
 
+@plugins.register("location", "static")
 class StaticLocation:
-    name = "static"
-
     def __init__(self, options: Section) -> None:
         self.lat = options.float("lat", min=-90.0, max=90.0)
         self.lon = options.float("lon", min=-180.0, max=180.0)

@@ -13,6 +13,7 @@ import json
 import logging
 from typing import Any
 
+from giamsat.agent import plugins
 from giamsat.agent.command import CommandFailed, run_command
 from giamsat.contract.config import Section
 from giamsat.contract.schema import ENVIRONMENTS
@@ -45,10 +46,9 @@ def parse(text: str, env: str = "outdoor_mobile") -> dict[str, Any] | None:
     return loc
 
 
+@plugins.register("location", "termux")
 class TermuxLocation:
     """A fresh fix from the phone's location providers."""
-
-    name = "termux"
 
     def __init__(self, options: Section) -> None:
         self.provider = options.choice("provider", ("gps", "network"), "gps")

@@ -1,18 +1,21 @@
 """Signal sources: what the modem says about the network and the serving cell.
 
-Every source is one module in this package exposing a class with a ``name``
-and a ``read()`` method returning :class:`SignalReading`, plus a pure
-``parse(...)`` function over captured device output so that parsers can be
-tested on real samples. Adding a modem type means one new module here, an
-entry in :data:`SOURCES`, and its fixtures.
+Every source is one module in this package: a class built from the
+``[signal]`` config section, whose ``read()`` returns :class:`SignalReading`,
+registered with ``@plugins.register("signal", NAME, capture=parse)``, where
+``parse`` is a pure function over a saved device output, so that the parser
+is tested on real samples and ``giamsat-agent signal --source NAME
+--from-file F`` checks it on a user's capture. Adding a modem type means one
+new module here and its fixtures (``tests/fixtures/signal/NAME-*``); a modem
+that speaks AT builds on :mod:`giamsat.agent.signal.atport`.
 """
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from giamsat.agent import plugins
 from giamsat.contract.config import Section
 
 
@@ -34,8 +37,6 @@ class SignalReading:
 
 
 class SignalSource(Protocol):
-    name: str
-
     def read(self) -> SignalReading: ...
 
 
@@ -43,38 +44,24 @@ class SignalError(Exception):
     """A device answered something we cannot read; the message says what and where."""
 
 
-# name -> "module:Class"; modules are imported lazily so a probe needs only its own source.
-SOURCES: dict[str, str] = {
-    "sim": "giamsat.agent.signal.sim:SimSignal",
-    "termux": "giamsat.agent.signal.termux:TermuxSignal",
-    "mmcli": "giamsat.agent.signal.mmcli:MmcliSignal",
-    "quectel": "giamsat.agent.signal.quectel:QuectelSignal",
-}
-
-
 def create(name: str, options: Section) -> SignalSource:
     """Instantiate the configured signal source."""
-    if name not in SOURCES:
-        raise options.error("source", f"unknown signal source {name!r} ({', '.join(SOURCES)})")
-    module_name, class_name = SOURCES[name].split(":")
-    cls = getattr(importlib.import_module(module_name), class_name)
-    return cls(options)
+    return plugins.create("signal", name, options, "source")
+
+
+def capture_sources() -> tuple[str, ...]:
+    """The sources that can parse a saved device output."""
+    return tuple(p.name for p in plugins.available("signal") if p.capture is not None)
 
 
 def parse_capture(source: str, text: str) -> SignalReading:
     """Parse a saved device output with the named source's parser, without the device.
 
-    termux: the cellinfo JSON, optionally followed by the deviceinfo JSON;
-    mmcli: any mix of status, ``--signal-get`` and ``--location-get`` output,
-    JSON or text; quectel: an ``AT+QENG="servingcell"`` reply (with ``+COPS?``).
+    What a capture holds is the source's to say (see each module): e.g. for
+    termux the cellinfo JSON, optionally followed by the deviceinfo JSON.
     """
-    parsers = {
-        "termux": "giamsat.agent.signal.termux:parse_capture",
-        "mmcli": "giamsat.agent.signal.mmcli:parse",
-        "quectel": "giamsat.agent.signal.quectel:parse",
-    }
-    if source not in parsers:
-        raise SignalError(f"no capture parser for source {source!r} ({', '.join(parsers)})")
-    module_name, function_name = parsers[source].split(":")
-    parser = getattr(importlib.import_module(module_name), function_name)
-    return parser(text)
+    plugin = plugins.find("signal", source)
+    if plugin is None or plugin.capture is None:
+        known = ", ".join(capture_sources())
+        raise SignalError(f"no capture parser for source {source!r} ({known})")
+    return plugin.capture(text)

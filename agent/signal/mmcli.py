@@ -19,6 +19,7 @@ import json
 import re
 from typing import Any
 
+from giamsat.agent import plugins
 from giamsat.agent.command import CommandFailed, run_command
 from giamsat.agent.signal import SignalError, SignalReading
 from giamsat.agent.signal.operators import operator_name, split_plmn
@@ -271,10 +272,9 @@ def _sim_path(status: str) -> str | None:
     return _given(path)
 
 
+@plugins.register("signal", "mmcli", capture=parse)
 class MmcliSignal:
     """Reads signal, registration and serving cell from ModemManager."""
-
-    name = "mmcli"
 
     def __init__(self, options: Section) -> None:
         self.modem = options.str("modem", "any")

@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from giamsat.agent import plugins
 from giamsat.agent.signal import SignalError, SignalReading
 from giamsat.agent.signal.atport import (
     AtSignal,
@@ -221,10 +222,10 @@ def parse(text: str) -> SignalReading:
     return SignalReading(net=_drop_none(net), sig=sig or None, errors=errors)
 
 
+@plugins.register("signal", "quectel", capture=parse)
 class QuectelSignal(AtSignal):
     """Asks a Quectel modem for its serving cell, registered operator and SIM."""
 
-    name = "quectel"
     command = 'AT+QENG="servingcell"'
 
     def parse_reply(self, reply: str) -> SignalReading:

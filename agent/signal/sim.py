@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 
+from giamsat.agent import plugins
 from giamsat.agent.signal import SignalReading
 from giamsat.agent.signal.operators import operator_name
 from giamsat.contract.config import Section
@@ -15,9 +16,8 @@ from giamsat.contract.config import Section
 TECHS = ("LTE", "NR-NSA", "NR-SA")
 
 
+@plugins.register("signal", "sim")
 class SimSignal:
-    name = "sim"
-
     def __init__(self, options: Section, rng: random.Random | None = None) -> None:
         self.mcc = options.int("mcc", 452, min=1, max=999)
         self.mnc = options.int("mnc", 4, min=0, max=999)

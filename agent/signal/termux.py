@@ -20,6 +20,7 @@ import json
 import re
 from typing import Any
 
+from giamsat.agent import plugins
 from giamsat.agent.command import CommandFailed, run_command
 from giamsat.agent.signal import SignalError, SignalReading
 from giamsat.agent.signal.operators import operator_name, split_plmn
@@ -196,6 +197,7 @@ def _reading(
             nr_leg = max(measured_nr, key=lambda c: _cell(c).get("rsrp_dbm", -999))
 
     sig: dict[str, Any] | None = None
+    tech: str | None
     if serving is not None:
         tech = CELL_TECHS[serving["type"]]
         mcc, mnc = _plmn_part(serving.get("mcc")), _plmn_part(serving.get("mnc"))
@@ -244,10 +246,9 @@ def _reading(
     return SignalReading(net=net, sig=sig, neighbours=neighbours, errors=errors)
 
 
+@plugins.register("signal", "termux", capture=parse_capture)
 class TermuxSignal:
     """Reads the phone's radio through the Termux:API command-line tools."""
-
-    name = "termux"
 
     def __init__(self, options: Section) -> None:
         self.timeout_s = options.float("timeout_s", 20.0, min=1.0, max=300.0)

@@ -1,7 +1,9 @@
 """Throughput methods: how fast the network moves bytes down and up, and what that cost.
 
-Every method is one module in this package exposing a class with a ``name``
-and ``measure(direction)``, where ``direction`` is ``"dl"`` or ``"ul"``. The
+Every method is one module in this package: a class built from the
+``[throughput]`` config section, registered with
+``@plugins.register("throughput", NAME)``, with ``measure(direction)``, where
+``direction`` is ``"dl"`` or ``"ul"``. The
 result is the record's ``dl`` / ``ul`` section plus two keys the cycle takes
 out of it:
 
@@ -21,9 +23,9 @@ produce a record that says so.
 
 from __future__ import annotations
 
-import importlib
 from typing import Any, Literal, Protocol
 
+from giamsat.agent import plugins
 from giamsat.contract.config import Section
 
 Direction = Literal["dl", "ul"]
@@ -36,20 +38,9 @@ class ThroughputMethod(Protocol):
     def measure(self, direction: Direction) -> dict[str, Any]: ...
 
 
-# name -> "module:Class"; imported lazily so a probe loads only the method it uses.
-METHODS: dict[str, str] = {
-    "giamsat-http": "giamsat.agent.throughput.http_streams:GiamsatHttp",
-    "speedtest-cli": "giamsat.agent.throughput.speedtest_cli:SpeedtestCli",
-}
-
-
 def create(name: str, options: Section) -> ThroughputMethod:
     """Instantiate the configured throughput method."""
-    if name not in METHODS:
-        raise options.error("method", f"unknown throughput method {name!r} ({', '.join(METHODS)})")
-    module_name, class_name = METHODS[name].split(":")
-    cls = getattr(importlib.import_module(module_name), class_name)
-    return cls(options)
+    return plugins.create("throughput", name, options, "method")
 
 
 def failure(

@@ -47,6 +47,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from giamsat.agent import plugins
 from giamsat.agent.throughput import Direction, failure
 from giamsat.agent.throughput.window import RateWindow
 from giamsat.contract.config import Section
@@ -98,6 +99,7 @@ class _Budget:
             return granted
 
 
+@plugins.register("throughput", "giamsat-http")
 class GiamsatHttp:
     name = "giamsat-http"
 

@@ -28,6 +28,7 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit
 
+from giamsat.agent import plugins
 from giamsat.agent.throughput import Direction, failure
 from giamsat.contract.config import Section
 
@@ -86,6 +87,7 @@ def own_server_client(
     return OwnServerSpeedtest(timeout=timeout_s, secure=parts.scheme == "https")
 
 
+@plugins.register("throughput", "speedtest-cli")
 class SpeedtestCli:
     name = "speedtest-cli"
 
