@@ -51,6 +51,27 @@ PROJECT_CONFIG = Path(__file__).resolve().parent.parent / "config"
 
 
 @dataclass(frozen=True)
+class Issuer:
+    """Who sends notices, under which ministry, where, signed by whom; and who gets sanctions.
+
+    Since 2025 the Telecommunications Authority sits under the Ministry of
+    Science and Technology; a provincial Department of Science and Technology
+    issuing its own notices sets its own names in ``[issuer]``.
+    """
+
+    authority_vi: str = "Cục Viễn thông"
+    authority_en: str = "Vietnam Telecommunications Authority"
+    ministry_vi: str = "Bộ Khoa học và Công nghệ"
+    ministry_en: str = "Ministry of Science and Technology"
+    place_vi: str = "Hà Nội"
+    place_en: str = "Hanoi"
+    signatory_vi: str = "Cục trưởng"
+    signatory_en: str = "Director General"
+    inspectorate_vi: str = "Thanh tra Bộ"
+    inspectorate_en: str = "the Ministry Inspectorate"
+
+
+@dataclass(frozen=True)
 class ComplianceSettings:
     standards_dir: Path = PROJECT_CONFIG / "standards"
     operators_file: Path = PROJECT_CONFIG / "operators.toml"
@@ -76,6 +97,7 @@ class Settings:
     api: ApiSettings
     compliance: ComplianceSettings = ComplianceSettings()
     web: WebSettings = WebSettings()
+    issuer: Issuer = Issuer()
     state_dir: Path = PROJECT_CONFIG.parent / ".state" / "aggregator"
     path: str = "<defaults>"
 
@@ -150,6 +172,20 @@ def load(path: Path | str | None) -> Settings:
     )
     w.finish()
 
+    iss = root.section("issuer")
+    default = Issuer()
+    names: dict[str, str] = {}
+    for key in ("authority", "ministry", "place", "signatory", "inspectorate"):
+        both = iss.section(key)
+        for language in ("vi", "en"):
+            value = both.str(language, getattr(default, f"{key}_{language}"))
+            if not value.strip():
+                raise both.error(language, "must not be empty")
+            names[f"{key}_{language}"] = value
+        both.finish()
+    iss.finish()
+    issuer = Issuer(**names)
+
     st = root.section("state")
     state_value = st.str("dir", "")
     state_dir = (
@@ -166,6 +202,7 @@ def load(path: Path | str | None) -> Settings:
         api=api,
         compliance=compliance,
         web=web,
+        issuer=issuer,
         state_dir=state_dir,
         path=str(path or "<defaults>"),
     )

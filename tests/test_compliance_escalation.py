@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from giamsat.aggregator import settings as aggregator_settings
 from giamsat.aggregator.compliance.escalation import (
     Case,
     CaseState,
@@ -26,6 +27,7 @@ from giamsat.aggregator.compliance.render import to_json
 from giamsat.aggregator.compliance.sampling import EARLY_WARNING, EVIDENCE
 from giamsat.aggregator.compliance.standards import load_standard
 from giamsat.aggregator.compliance.verdicts import KpiVerdict, Verdict
+from giamsat.contract.config import ConfigError
 
 CONFIG = Path(__file__).resolve().parent.parent / "config"
 QCVN_126 = load_standard(CONFIG / "standards" / "qcvn-126-2021.toml")
@@ -273,3 +275,54 @@ def test_notice_refuses_what_it_cannot_state() -> None:
         render_notice(
             _walk_to(CaseState.NOTICE_1), VIETTEL, QCVN_126, SHA, date(2026, 11, 5), language="fr"
         )
+
+
+def test_notice_names_the_ministry_and_the_signatory_by_default() -> None:
+    text = render_notice(_walk_to(CaseState.NOTICE_1), VIETTEL, QCVN_126, SHA, date(2026, 11, 5))
+    lines = text.splitlines()
+    assert lines[:2] == ["BỘ KHOA HỌC VÀ CÔNG NGHỆ", "CỤC VIỄN THÔNG"]
+    assert "CỤC TRƯỞNG" in lines
+    english = render_notice(
+        _walk_to(CaseState.NOTICE_1), VIETTEL, QCVN_126, SHA, date(2026, 11, 5), language="en"
+    )
+    assert english.splitlines()[:2] == [
+        "MINISTRY OF SCIENCE AND TECHNOLOGY",
+        "VIETNAM TELECOMMUNICATIONS AUTHORITY",
+    ]
+    assert "DIRECTOR GENERAL" in english.splitlines()
+
+
+def test_a_provincial_department_issues_notices_in_its_own_name(tmp_path: Path) -> None:
+    config = tmp_path / "aggregator.toml"
+    config.write_text(
+        "[issuer]\n"
+        'authority = { vi = "Sở Khoa học và Công nghệ tỉnh Tuyên Quang",'
+        ' en = "Tuyen Quang Department of Science and Technology" }\n'
+        'ministry = { vi = "Ủy ban nhân dân tỉnh Tuyên Quang",'
+        ' en = "Tuyen Quang Provincial People\'s Committee" }\n'
+        'place = { vi = "Tuyên Quang", en = "Tuyen Quang" }\n'
+        'signatory = { vi = "Giám đốc", en = "Director" }\n'
+    )
+    issuer = aggregator_settings.load(config).issuer
+    assert issuer.inspectorate_vi == "Thanh tra Bộ"  # not set: the default
+    case = _walk_to(CaseState.NOTICE_1)
+    text = render_notice(case, VIETTEL, QCVN_126, SHA, date(2026, 11, 5), issuer=issuer)
+    lines = text.splitlines()
+    assert lines[:2] == [
+        "ỦY BAN NHÂN DÂN TỈNH TUYÊN QUANG",
+        "SỞ KHOA HỌC VÀ CÔNG NGHỆ TỈNH TUYÊN QUANG",
+    ]
+    assert "Tuyên Quang, ngày 05 tháng 11 năm 2026" in lines
+    assert "GIÁM ĐỐC" in lines
+    assert "Sở Khoa học và Công nghệ tỉnh Tuyên Quang gửi Thông báo lần thứ nhất" in text
+    assert "Cục Viễn thông" not in text
+
+
+def test_issuer_mistakes_name_the_key(tmp_path: Path) -> None:
+    config = tmp_path / "aggregator.toml"
+    config.write_text('[issuer]\nplace = { vi = " ", en = "Hanoi" }\n')
+    with pytest.raises(ConfigError, match=r"issuer\.place\.vi: must not be empty"):
+        aggregator_settings.load(config)
+    config.write_text('[issuer]\nsignatory = { vi = "Cục trưởng", fr = "Directeur" }\n')
+    with pytest.raises(ConfigError, match=r"issuer\.signatory\.fr: unknown key"):
+        aggregator_settings.load(config)

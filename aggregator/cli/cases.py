@@ -152,7 +152,13 @@ def cmd_advance(args: argparse.Namespace) -> int:
     with db.connect(cfg.dsn, autocommit=True) as conn:
         try:
             stored = cases.advance_case(
-                conn, cfg.compliance, args.case_id, judged, on, bundle_sha256=digest
+                conn,
+                cfg.compliance,
+                args.case_id,
+                judged,
+                on,
+                bundle_sha256=digest,
+                issuer=cfg.issuer,
             )
         except cases.CaseNotFound:
             raise no_such_case(args.case_id) from None

@@ -39,7 +39,7 @@ from giamsat.aggregator.compliance.escalation import (
 from giamsat.aggregator.compliance.operators import load_operators
 from giamsat.aggregator.compliance.render import to_jsonable
 from giamsat.aggregator.compliance.standards import load_standards
-from giamsat.aggregator.settings import ComplianceSettings
+from giamsat.aggregator.settings import ComplianceSettings, Issuer
 from giamsat.aggregator.store import areas
 
 
@@ -127,6 +127,7 @@ def advance(
     standard: Standard,
     bundle_sha256: str | None,
     policy: Policy,
+    issuer: Issuer,
 ) -> StoredCase:
     """Apply the case's KPI verdict from ``assessment``; write notices when it escalates."""
     verdict = assessment.kpi(stored.case.kpi_id)
@@ -140,7 +141,14 @@ def advance(
                 )
             for language in ("vi", "en"):
                 text = render_notice(
-                    new, operator, standard, bundle_sha256, on, language=language, policy=policy
+                    new,
+                    operator,
+                    standard,
+                    bundle_sha256,
+                    on,
+                    language=language,
+                    policy=policy,
+                    issuer=issuer,
                 )
                 conn.execute(
                     "INSERT INTO notices (case_id, state, language, issued_on, bundle_sha256,"
@@ -164,6 +172,7 @@ def advance_case(
     on: date,
     *,
     bundle_sha256: str | None,
+    issuer: Issuer,
 ) -> StoredCase:
     """Judge a case's operator and area again over ``period`` and apply that verdict.
 
@@ -198,6 +207,7 @@ def advance_case(
         standard=standard,
         bundle_sha256=bundle_sha256,
         policy=policy_of(settings),
+        issuer=issuer,
     )
 
 

@@ -19,24 +19,13 @@ from giamsat.aggregator.compliance.operators import Operator
 from giamsat.aggregator.compliance.sampling import EVIDENCE
 from giamsat.aggregator.compliance.standards import Standard
 from giamsat.aggregator.compliance.verdicts import KpiVerdict, Verdict
+from giamsat.aggregator.settings import Issuer
 
 LANGUAGES: tuple[str, ...] = ("vi", "en")
 _SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
 _SYMBOL = {">=": "≥", "<=": "≤"}
 _EN_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
               "September", "October", "November", "December")  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Issuer:
-    """Who sends notices and who receives a sanction recommendation."""
-
-    authority_vi: str = "Cục Viễn thông"
-    authority_en: str = "Vietnam Telecommunications Authority"
-    place_vi: str = "Hà Nội"
-    place_en: str = "Hanoi"
-    inspectorate_vi: str = "Thanh tra Bộ"
-    inspectorate_en: str = "the Ministry Inspectorate"
 
 
 DEFAULT_ISSUER = Issuer()
@@ -158,6 +147,7 @@ def _finding_en(f: _Facts) -> list[str]:
 def _vietnamese(f: _Facts) -> list[str]:
     authority, op, std = f.issuer.authority_vi, f.operator, f.standard
     header = [
+        f.issuer.ministry_vi.upper(),
         authority.upper(),
         "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
         "Độc lập - Tự do - Hạnh phúc",
@@ -238,6 +228,9 @@ def _vietnamese(f: _Facts) -> list[str]:
         f"- {recipient};",
         "- Lưu: VT.",
         "",
+        f.issuer.signatory_vi.upper(),
+        "(Ký, ghi rõ họ tên, đóng dấu)",
+        "",
         "(Văn bản do hệ thống giám sát giamsat lập; có hiệu lực khi được người có thẩm quyền ký.)",
     ]
     return header + body + footer
@@ -246,6 +239,7 @@ def _vietnamese(f: _Facts) -> list[str]:
 def _english(f: _Facts) -> list[str]:
     authority, op, std = f.issuer.authority_en, f.operator, f.standard
     header = [
+        f.issuer.ministry_en.upper(),
         authority.upper(),
         "SOCIALIST REPUBLIC OF VIETNAM",
         "Independence - Freedom - Happiness",
@@ -315,6 +309,9 @@ def _english(f: _Facts) -> list[str]:
             f" {_en_date(f.deadline)}. If the KPI still fails after that date, {consequence}",
         ]
     footer = [
+        "",
+        f.issuer.signatory_en.upper(),
+        "(Signature, full name, seal)",
         "",
         "(Drafted by the giamsat monitoring system; valid once signed by an authorised official.)",
     ]

@@ -67,7 +67,7 @@ def case_advance(
         try:
             new = cases.advance_case(
                 conn, settings.compliance, case_id, period, body.on,
-                bundle_sha256=body.bundle_sha256,
+                bundle_sha256=body.bundle_sha256, issuer=settings.issuer,
             )  # fmt: skip
         except cases.CaseNotFound as exc:
             raise HTTPException(404, str(exc)) from None
