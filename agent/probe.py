@@ -16,6 +16,7 @@ from giamsat.agent import identity, isolate, latency, location, signal, throughp
 from giamsat.agent.budget import DataBudget
 from giamsat.agent.settings import AgentSettings
 from giamsat.agent.spool import Spool
+from giamsat.agent.throughput import Direction, TransferResult
 from giamsat.contract import record
 
 log = logging.getLogger("giamsat.agent")
@@ -81,12 +82,8 @@ class Probe:
                 log.error("network tests failed: %s", exc)
                 tests = {"errors": ["measurement_failed"]}
             errors += tests.get("errors", [])
-            lat = tests.get("lat")
-            dl, ul = tests.get("dl"), tests.get("ul")
-            self.budget.spend(sum(int((t or {}).get("bytes") or 0) for t in (dl, ul)))
-            access = (dl or {}).get("access")
-            dl = _clean(dl)
-            ul = _clean(ul)
+            lat, dl, ul, access = (tests.get(k) for k in ("lat", "dl", "ul", "access"))
+            self.budget.spend(tests.get("bytes", 0))
         unsigned = record.build(
             self.id,
             loc=loc,
@@ -112,36 +109,40 @@ class Probe:
         }
 
     def _network_tests(self) -> dict[str, Any]:
-        """Latency, then download and upload: what runs in the child process."""
+        """Latency, then download and upload: what runs in the child process.
+
+        The child hands back JSON, so the results come back as the record's
+        sections (``lat``, ``dl``, ``ul``, ``access``), with the ``bytes``
+        the transfers cost and the ``errors`` they met.
+        """
         errors: list[str] = []
         lat = self.latency.measure()
-        if lat.get("error"):
+        if lat.error is not None:
             errors.append("latency_failed")
-            log.warning("latency test failed: %s", lat["error"])
-            lat = {k: v for k, v in lat.items() if k != "error"}
+            log.warning("latency test failed: %s", lat.error)
         dl = ul = None
         if self.throughput_enabled:
             if self.budget.allows(getattr(self.throughput, "max_bytes", UNCAPPED_TEST_BYTES)):
                 dl = self._transfer("dl", errors)
-                if not dl.get("error"):
+                if dl.error is None:
                     ul = self._transfer("ul", errors)
             else:
                 errors.append("data_budget_exhausted")
-        return {"lat": lat, "dl": dl, "ul": ul, "errors": errors}
+        return {
+            "lat": lat.section(),
+            "dl": dl.section() if dl else None,
+            "ul": ul.section() if ul else None,
+            "access": dl.access.section() if dl else None,
+            "bytes": sum(t.bytes or 0 for t in (dl, ul) if t is not None),
+            "errors": errors,
+        }
 
-    def _transfer(self, direction: str, errors: list[str]) -> dict[str, Any]:
+    def _transfer(self, direction: Direction, errors: list[str]) -> TransferResult:
         result = self.throughput.measure(direction)
-        if result.get("error"):
+        if result.error is not None:
             errors.append(f"{direction}_failed")
-            log.warning("%s test failed: %s", direction, result["error"])
+            log.warning("%s test failed: %s", direction, result.error)
         return result
 
     def spool_record(self, signed: dict[str, Any]) -> bool:
         return self.spool.put(signed["id"], record.encode(signed))
-
-
-def _clean(result: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The record's dl/ul section: measured figures only (errors go to ``errors``)."""
-    if result is None or result.get("error") or result.get("mbps") is None:
-        return None
-    return {k: v for k, v in result.items() if k not in ("error", "access")}

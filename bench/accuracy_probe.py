@@ -27,7 +27,7 @@ def main(argv: list[str]) -> int:
         key, _, value = pair.partition("=")
         options[key] = json.loads(value)
     result = create(method, Section(options, "accuracy_probe")).measure(direction)  # type: ignore[arg-type]
-    print(json.dumps(result))
+    print(json.dumps(result.as_dict()))
     return 0
 
 

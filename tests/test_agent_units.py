@@ -131,3 +131,57 @@ def test_json_log_lines_carry_level_logger_and_message(capsys):
     assert entry["level"] == "warning" and entry["logger"] == "giamsat.test"
     assert entry["msg"] == "spool full: 3 refused" and entry["t"].endswith("+00:00")
     logs.setup(fmt="text")
+
+
+def test_a_cycle_writes_typed_results_as_the_records_sections(tmp_path, monkeypatch):
+    import json
+
+    from giamsat.agent import isolate
+    from giamsat.agent.latency import LatencyResult
+    from giamsat.agent.probe import Probe
+    from giamsat.agent.throughput import Access, TransferResult
+
+    cfg = settings.load(
+        write(
+            tmp_path,
+            f'[probe]\nid = "p1"\ndata_dir = "{tmp_path / "data"}"\n'
+            '[location]\nlat = 22.0\nlon = 105.0\n[signal]\nsource = "sim"\nsd_db = 0\n'
+            '[throughput]\nurl = "http://speed.example:8080"\n',
+        )
+    )
+    probe = Probe(cfg)
+    # The child's result crosses a pipe as JSON; so it does here.
+    monkeypatch.setattr(isolate, "in_child", lambda fn, timeout_s: json.loads(json.dumps(fn())))
+    lat = LatencyResult("speed.example", 5, "tcp", rtt_ms_p50=31.2, rtt_ms_mean=33.0, loss_pct=0.0)
+    monkeypatch.setattr(probe.latency, "measure", lambda: lat)
+    down = TransferResult(
+        "giamsat-http", Access(True, 0.042), 12.5, 9_000_000, 4.2, 4, "speed.example", "stable"
+    )
+    up = TransferResult(
+        "giamsat-http", Access(True, 0.05), 3.0, 1_000, 0.5, 4, "speed.example", "error", "reset"
+    )
+    monkeypatch.setattr(probe.throughput, "measure", lambda d: down if d == "dl" else up)
+    signed = probe.measure()
+    probe.close()
+    assert signed["lat"] == {
+        "target": "speed.example",
+        "method": "tcp",
+        "n": 5,
+        "rtt_ms_p50": 31.2,
+        "rtt_ms_mean": 33.0,
+        "loss_pct": 0.0,
+    }
+    assert signed["dl"] == {
+        "mbps": 12.5,
+        "bytes": 9_000_000,
+        "dur_s": 4.2,
+        "streams": 4,
+        "method": "giamsat-http",
+        "server": "speed.example",
+        "stop": "stable",
+    }
+    assert "ul" not in signed  # a failed transfer has no figures to stand by
+    assert signed["access"] == {"ok": True, "dur_s": 0.042}
+    assert signed["errors"] == ["ul_failed"]
+    assert probe.budget.used == 9_001_000  # what both transfers cost the SIM
+    assert record.verify(signed, identity.load_or_create(tmp_path / "data").public_key())

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from giamsat.agent.latency import create
+from giamsat.agent.latency import LatencyResult, create
 from giamsat.agent.latency.icmp import echo_request, internet_checksum, parse_echo_reply
 from giamsat.agent.latency.stats import summarize
 from giamsat.contract.config import ConfigError, Section
@@ -38,17 +38,18 @@ def closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def measure(**options: Any) -> dict[str, Any]:
+def measure(**options: Any) -> LatencyResult:
     data = {"target": "127.0.0.1", "count": 5, "interval_s": 0.02, "timeout_s": 0.5, **options}
     return create(Section(data, "agent.toml", "latency")).measure()
 
 
-def assert_healthy_loopback(result: dict[str, Any], method: str) -> None:
-    assert result["method"] == method
-    assert result["n"] == 5
-    assert result["loss_pct"] == 0.0
-    assert 0 < result["rtt_ms_p50"] < 5
-    assert result["jitter_ms"] >= 0
+def assert_healthy_loopback(result: LatencyResult, method: str) -> None:
+    assert result.method == method
+    assert result.n == 5
+    assert result.loss_pct == 0.0
+    assert result.rtt_ms_p50 is not None and 0 < result.rtt_ms_p50 < 5
+    assert result.jitter_ms is not None and result.jitter_ms >= 0
+    assert result.error is None
 
 
 # -- pure parts -------------------------------------------------------------
@@ -111,9 +112,16 @@ def test_tcp_connect(listening_port: int) -> None:
 
 def test_closed_port_is_total_loss_not_an_exception() -> None:
     result = measure(method="tcp", port=closed_port())
-    assert result["loss_pct"] == 100.0
-    assert result["n"] == 5
-    assert "rtt_ms_p50" not in result or result["rtt_ms_p50"] is None
+    assert result.loss_pct == 100.0
+    assert result.n == 5
+    assert result.rtt_ms_p50 is None and result.error is None
+    assert result.section() == {"target": "127.0.0.1", "method": "tcp", "n": 5, "loss_pct": 100.0}
+
+
+def test_icmp_on_an_ipv6_target_is_an_error_not_an_exception() -> None:
+    result = measure(target="::1", method="icmp-dgram")
+    assert (result.n, result.method, result.error) == (0, None, "icmp-dgram: IPv4 only")
+    assert result.section() == {"target": "::1", "n": 0}
 
 
 def test_methods_come_from_the_registry_in_order_of_preference() -> None:
@@ -128,11 +136,11 @@ def test_icmp_raw_via_scapy() -> None:
 
 @pytest.mark.skipif(not IS_ROOT, reason="raw sockets need root")
 def test_auto_picks_raw_icmp_when_privileged(listening_port: int) -> None:
-    assert measure(port=listening_port)["method"] == "icmp-raw"
+    assert measure(port=listening_port).method == "icmp-raw"
 
 
-def run_isolated(code: str, *, ping_groups: str | None = None) -> dict[str, Any]:
-    """Run ``code`` (which prints JSON) in a fresh network namespace.
+def run_isolated(code: str, *, ping_groups: str | None = None) -> LatencyResult:
+    """Run ``code`` (which prints a result's fields as JSON) in a fresh network namespace.
 
     ping_group_range is per namespace, so the unprivileged ICMP socket can be
     allowed there without touching the machine's own setting.
@@ -149,17 +157,17 @@ def run_isolated(code: str, *, ping_groups: str | None = None) -> dict[str, Any]
         cwd=ROOT,
         timeout=30,
     )
-    return json.loads(out.stdout)
+    return LatencyResult(**json.loads(out.stdout))
 
 
 PROBE = (
-    "import json, socket\n"
+    "import dataclasses, json, socket\n"
     "from giamsat.contract.config import Section\n"
     "from giamsat.agent.latency import create\n"
     "srv = socket.socket(); srv.bind(('127.0.0.1', 0)); srv.listen(8)\n"
     "opts = dict(target='127.0.0.1', port=srv.getsockname()[1], count=5, interval_s=0.02,"
     " timeout_s=0.5, method='{method}')\n"
-    "print(json.dumps(create(Section(opts, 't')).measure()))\n"
+    "print(json.dumps(dataclasses.asdict(create(Section(opts, 't')).measure())))\n"
 )
 NEEDS_NETNS = pytest.mark.skipif(
     not IS_ROOT or shutil.which("unshare") is None, reason="needs root and unshare"
@@ -175,8 +183,9 @@ def test_icmp_dgram_where_ping_group_range_allows() -> None:
 @NEEDS_NETNS
 def test_icmp_dgram_refused_gives_an_error_not_an_exception() -> None:
     result = run_isolated(PROBE.format(method="icmp-dgram"), ping_groups="1 0")
-    assert result["n"] == 0
-    assert "icmp-dgram" in result["error"]
+    assert result.n == 0
+    assert result.error is not None and "icmp-dgram" in result.error
+    assert result.section() == {"target": "127.0.0.1", "n": 0}
 
 
 @NEEDS_NETNS

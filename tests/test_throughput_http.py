@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from giamsat.agent.throughput import create
+from giamsat.agent.throughput import Access, TransferResult, create
 from giamsat.aggregator.http.speedserver import SpeedStats, create_app, serve_in_thread
 from giamsat.contract.config import ConfigError, Section
 
@@ -20,7 +20,7 @@ def server() -> Iterator[tuple[str, SpeedStats]]:
         yield url, stats
 
 
-def measure(url: str, direction: str, **options: Any) -> dict[str, Any]:
+def measure(url: str, direction: str, **options: Any) -> TransferResult:
     method = create("giamsat-http", Section({"url": url, **options}, "agent.toml", "throughput"))
     return method.measure(direction)  # type: ignore[arg-type]
 
@@ -36,15 +36,24 @@ def test_loopback_rate_and_bytes_match_the_server(
     url, stats = server
     before = served(stats, direction)
     result = measure(url, direction, max_bytes=400_000_000, max_s=4)
-    assert "error" not in result
-    assert result["method"] == "giamsat-http" and result["streams"] == 4
+    assert result.error is None
+    assert result.method == "giamsat-http" and result.streams == 4
     # Loopback moves Gbit/s; anything under 100 Mbit/s means the client is broken.
-    assert result["mbps"] > 100
-    assert result["bytes"] == served(stats, direction) - before
-    assert result["bytes"] <= 400_000_000
-    assert result["dur_s"] <= 4 + 0.5
-    assert result["access"]["ok"] is True
-    assert 0 < result["access"]["dur_s"] < 1
+    assert result.mbps is not None and result.mbps > 100
+    assert result.bytes == served(stats, direction) - before
+    assert result.bytes <= 400_000_000
+    assert result.dur_s is not None and result.dur_s <= 4 + 0.5
+    assert result.access.ok is True
+    assert result.access.dur_s is not None and 0 < result.access.dur_s < 1
+    assert result.section() == {
+        "mbps": result.mbps,
+        "bytes": result.bytes,
+        "dur_s": result.dur_s,
+        "streams": 4,
+        "method": "giamsat-http",
+        "server": "127.0.0.1",
+        "stop": result.stop,
+    }
 
 
 @pytest.mark.parametrize("direction", ["dl", "ul"])
@@ -52,19 +61,18 @@ def test_byte_cap_is_never_exceeded(server: tuple[str, SpeedStats], direction: s
     url, stats = server
     before = served(stats, direction)
     result = measure(url, direction, max_bytes=30_000_000, early_stop=False, max_s=20)
-    assert result["stop"] == "max_bytes"
-    assert result["bytes"] <= 30_000_000
-    assert result["bytes"] > 25_000_000  # the budget was used, not abandoned
-    assert served(stats, direction) - before == result["bytes"]
-    assert result["mbps"] > 0
+    assert result.stop == "max_bytes"
+    assert result.bytes is not None and 25_000_000 < result.bytes <= 30_000_000
+    assert served(stats, direction) - before == result.bytes
+    assert result.mbps is not None and result.mbps > 0
 
 
 def test_duration_cap_is_honoured(server: tuple[str, SpeedStats]) -> None:
     url, _ = server
     result = measure(url, "dl", max_bytes=10**12, early_stop=False, max_s=1.5)
-    assert result["stop"] == "max_s"
-    assert 1.0 <= result["dur_s"] <= 1.5 + 0.3
-    assert result["mbps"] > 100
+    assert result.stop == "max_s"
+    assert result.dur_s is not None and 1.0 <= result.dur_s <= 1.5 + 0.3
+    assert result.mbps is not None and result.mbps > 100
 
 
 def test_stops_early_once_the_estimate_is_stable(server: tuple[str, SpeedStats]) -> None:
@@ -74,8 +82,8 @@ def test_stops_early_once_the_estimate_is_stable(server: tuple[str, SpeedStats])
     result = measure(
         url, "dl", max_bytes=10**12, max_s=15, stable_pct=40, min_window_s=0.5, warmup_s=0.2
     )
-    assert result["stop"] == "stable"
-    assert result["dur_s"] < 5
+    assert result.stop == "stable"
+    assert result.dur_s is not None and result.dur_s < 5
 
 
 def test_refused_connection_is_an_access_failure_not_an_exception() -> None:
@@ -83,18 +91,26 @@ def test_refused_connection_is_an_access_failure_not_an_exception() -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     result = measure(f"http://127.0.0.1:{port}", "dl")
-    assert result["access"] == {"ok": False, "dur_s": None}
-    assert "refused" in result["error"].lower()
-    assert "mbps" not in result
-    assert result["bytes"] == 0
+    assert result.access == Access(ok=False, dur_s=None)
+    assert result.error is not None and "refused" in result.error.lower()
+    assert result.mbps is None and result.section() is None
+    assert result.bytes == 0
+    assert result.as_dict() == {
+        "method": "giamsat-http",
+        "access": {"ok": False, "dur_s": None},
+        "bytes": 0,
+        "streams": 4,
+        "server": "127.0.0.1",
+        "error": result.error,
+    }
 
 
 def test_wrong_path_is_an_error_after_a_successful_access(server: tuple[str, SpeedStats]) -> None:
     url, _ = server
     result = measure(f"{url}/not-a-speed-server", "dl")
-    assert result["access"]["ok"] is True
-    assert "404" in result["error"]
-    assert "mbps" not in result
+    assert result.access.ok is True
+    assert result.error is not None and "404" in result.error
+    assert result.mbps is None and result.section() is None
 
 
 def test_config_errors_name_the_key() -> None:

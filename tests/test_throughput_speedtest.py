@@ -25,21 +25,22 @@ def test_speedtest_cli_download_and_upload(server: tuple[str, SpeedStats]) -> No
     method = create("speedtest-cli", Section({"server": url, "length_s": 2}, "agent.toml"))
     before = stats.down_bytes
     down = method.measure("dl")
-    assert "error" not in down
-    assert down["method"] == "speedtest-cli"
-    assert down["mbps"] > 100
-    assert down["bytes"] == stats.down_bytes - before
-    assert down["streams"] == 8
-    assert down["access"]["ok"] is True
-    assert down["server"] == "127.0.0.1"
+    assert down.error is None
+    assert down.method == "speedtest-cli"
+    assert down.mbps is not None and down.mbps > 100
+    assert down.bytes == stats.down_bytes - before
+    assert down.streams == 8
+    assert down.access.ok is True
+    assert down.server == "127.0.0.1"
+    assert down.section() is not None and down.section()["mbps"] == down.mbps
 
     before = stats.up_bytes
     up = method.measure("ul")
-    assert "error" not in up
-    assert up["mbps"] > 50
+    assert up.error is None
+    assert up.mbps is not None and up.mbps > 50
     # speedtest-cli counts what it handed to urllib; the server may have seen the
     # last aborted bodies only in part.
-    assert 0 < stats.up_bytes - before <= up["bytes"]
+    assert up.bytes is not None and 0 < stats.up_bytes - before <= up.bytes
 
 
 def test_unreachable_server_is_an_error_result() -> None:
@@ -48,9 +49,9 @@ def test_unreachable_server_is_an_error_result() -> None:
         port = sock.getsockname()[1]
     method = create("speedtest-cli", Section({"server": f"http://127.0.0.1:{port}"}, "agent.toml"))
     result = method.measure("dl")
-    assert result["access"]["ok"] is False
-    assert result["error"]
-    assert "mbps" not in result
+    assert result.access.ok is False
+    assert result.error
+    assert result.mbps is None and result.section() is None
 
 
 def test_config_mirrors_speedtest_net() -> None:

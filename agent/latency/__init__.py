@@ -13,11 +13,11 @@ Each is a :class:`Pinger` in a module of this package, registered with
 order of preference. The first that can run here is used for the whole
 series; the record says which, because the three are not equal (a TCP
 handshake involves the server's kernel, ICMP may be deprioritised by
-operators). The result is the
-record's ``lat`` section (see :mod:`giamsat.agent.latency.stats` for the figures).
-Network trouble never raises: an unreachable target is 100 % loss, and a
-target that does not resolve, or a forced method that cannot run, gives a
-section with ``error`` and no figures.
+operators). The result is a :class:`LatencyResult` (see
+:mod:`giamsat.agent.latency.stats` for the figures). Network trouble never
+raises: an unreachable target is 100 % loss, and a target that does not
+resolve, or a forced method that cannot run, gives a result with ``error``
+and no figures.
 
 Options (``[latency]``): ``target`` (host), ``port`` (for ``tcp``, default 80),
 ``count`` (10), ``interval_s`` (0.2), ``timeout_s`` (1.0), ``method``.
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import socket
 import time
+from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
 from giamsat.agent import plugins
@@ -54,6 +55,30 @@ class Pinger(Protocol):
     def close(self) -> None: ...
 
 
+@dataclass(frozen=True)
+class LatencyResult:
+    """One series of probes: where to, by which method, and the figures, or why there are none.
+
+    ``n`` is the number of probes sent; the round-trip figures are None when
+    nothing answered. A series that could not run (the target does not
+    resolve, no method can run here) has ``n`` 0, no ``method`` and no
+    figures, and ``error`` says why.
+    """
+
+    target: str
+    n: int
+    method: str | None = None
+    rtt_ms_p50: float | None = None
+    rtt_ms_mean: float | None = None
+    jitter_ms: float | None = None
+    loss_pct: float | None = None
+    error: str | None = None
+
+    def section(self) -> dict[str, Any]:
+        """The record's ``lat`` section: the figures (an error goes to the record's ``errors``)."""
+        return {k: v for k, v in asdict(self).items() if v is not None and k != "error"}
+
+
 class LatencyProbe:
     def __init__(
         self, options: Section, default_target: str | None = None, default_port: int = 80
@@ -79,17 +104,16 @@ class LatencyProbe:
                 reasons.append(str(exc))
         raise PingerUnavailable("; ".join(reasons))
 
-    def measure(self) -> dict[str, Any]:
+    def measure(self) -> LatencyResult:
         """Send ``count`` probes ``interval_s`` apart and summarise them."""
-        section: dict[str, Any] = {"target": self.target}
         try:
             address = resolve(self.target)
         except OSError as exc:
-            return {**section, "n": 0, "error": f"resolve: {exc}"}
+            return LatencyResult(self.target, 0, error=f"resolve: {exc}")
         try:
             pinger = self.open(address)
         except PingerUnavailable as exc:
-            return {**section, "n": 0, "error": str(exc)}
+            return LatencyResult(self.target, 0, error=str(exc))
         rtts: list[float | None] = []
         try:
             for seq in range(self.count):
@@ -99,7 +123,7 @@ class LatencyProbe:
                     time.sleep(max(0.0, started + self.interval_s - time.monotonic()))
         finally:
             pinger.close()
-        return {**section, "method": pinger.method, **summarize(rtts)}
+        return LatencyResult(self.target, method=pinger.method, **summarize(rtts))
 
 
 def resolve(host: str) -> str:

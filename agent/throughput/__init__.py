@@ -2,27 +2,15 @@
 
 Every method is one module in this package: a class built from the
 ``[throughput]`` config section, registered with
-``@plugins.register("throughput", NAME)``, with ``measure(direction)``, where
-``direction`` is ``"dl"`` or ``"ul"``. The
-result is the record's ``dl`` / ``ul`` section plus two keys the cycle takes
-out of it:
-
-* ``mbps`` (Mbit/s, 10^6 bit/s of payload), ``bytes`` (every payload byte the
-  test moved, including pre-test and warm-up: that is what the SIM pays),
-  ``dur_s`` (wall time of the whole test), ``streams``, ``method``, ``server``
-  and ``stop`` (why the test ended: ``stable``, ``max_s``, ``max_bytes``,
-  ``done`` or ``error``; ``giamsat-http`` only), absent when unknown;
-* ``access``: ``{"ok": bool, "dur_s": seconds to the first response byte}``,
-  the QCVN access-time / access-failure sample;
-* ``error``: a one-line string when the test failed or was cut short by a
-  fault (the cycle records it; nothing is raised for network trouble).
-
-A method never raises for network trouble: a probe in a dead zone must still
-produce a record that says so.
+``@plugins.register("throughput", NAME)``, whose ``measure(direction)``
+(``"dl"`` or ``"ul"``) returns a :class:`TransferResult`. A method never
+raises for network trouble: a probe in a dead zone must still produce a
+record that says so, so trouble is the result's ``error``.
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from typing import Any, Literal, Protocol
 
 from giamsat.agent import plugins
@@ -32,10 +20,66 @@ Direction = Literal["dl", "ul"]
 DIRECTIONS: tuple[Direction, ...] = ("dl", "ul")
 
 
+@dataclass(frozen=True)
+class Access:
+    """The QCVN access sample of a transfer: did a first response byte arrive, and when.
+
+    ``dur_s`` is the time from starting to connect to that byte, None when
+    none arrived, which is what an access failure is.
+    """
+
+    ok: bool
+    dur_s: float | None = None
+
+    def section(self) -> dict[str, Any]:
+        """The record's ``access`` section."""
+        return {"ok": self.ok, "dur_s": self.dur_s}
+
+
+@dataclass(frozen=True)
+class TransferResult:
+    """One download or upload test: its figures, its access sample, and what went wrong.
+
+    * ``mbps``: Mbit/s (10^6 bit/s) of payload; None when no rate was measured;
+    * ``bytes``: every payload byte the test moved, including pre-test and
+      warm-up: that is what the SIM pays;
+    * ``dur_s``: wall time of the whole test; ``streams``, ``method``, ``server``;
+    * ``stop``: why the test ended (``stable``, ``max_s``, ``max_bytes``,
+      ``done`` or ``error``; ``giamsat-http`` only);
+    * ``error``: one line when the test failed or was cut short by a fault.
+
+    A figure that is not known is None.
+    """
+
+    method: str
+    access: Access
+    mbps: float | None = None
+    bytes: int | None = None
+    dur_s: float | None = None
+    streams: int | None = None
+    server: str | None = None
+    stop: str | None = None
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every figure known, access and error included: what benchmarks and diagnostics show."""
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+    def section(self) -> dict[str, Any] | None:
+        """The record's ``dl``/``ul`` section: measured figures only, None without a rate.
+
+        The access sample is a section of its own and the error goes to the
+        record's ``errors``; a test that failed has no figures to stand by.
+        """
+        if self.error is not None or self.mbps is None:
+            return None
+        return {k: v for k, v in self.as_dict().items() if k != "access"}
+
+
 class ThroughputMethod(Protocol):
     name: str
 
-    def measure(self, direction: Direction) -> dict[str, Any]: ...
+    def measure(self, direction: Direction) -> TransferResult: ...
 
 
 def create(name: str, options: Section) -> ThroughputMethod:
@@ -44,12 +88,24 @@ def create(name: str, options: Section) -> ThroughputMethod:
 
 
 def failure(
-    method: str, error: str, *, access_s: float | None = None, **known: Any
-) -> dict[str, Any]:
+    method: str,
+    error: str,
+    *,
+    access_s: float | None = None,
+    moved: int | None = None,
+    streams: int | None = None,
+    server: str | None = None,
+) -> TransferResult:
     """The result of a test that measured no rate: what is known, and why not.
 
-    ``access_s`` is None when no response byte ever arrived, which is what an
-    access failure is.
+    ``access_s`` is None when no response byte ever arrived (an access
+    failure); ``moved`` is the bytes the test moved, None when it never ran.
     """
-    access = {"ok": access_s is not None, "dur_s": access_s}
-    return {"method": method, **known, "access": access, "error": error}
+    return TransferResult(
+        method=method,
+        access=Access(access_s is not None, access_s),
+        bytes=moved,
+        streams=streams,
+        server=server,
+        error=error,
+    )

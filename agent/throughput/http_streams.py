@@ -44,11 +44,10 @@ import struct
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlsplit
 
 from giamsat.agent import plugins
-from giamsat.agent.throughput import Direction, failure
+from giamsat.agent.throughput import Access, Direction, TransferResult, failure
 from giamsat.agent.throughput.window import RateWindow
 from giamsat.contract.config import Section
 
@@ -97,6 +96,16 @@ class _Budget:
             if granted < wanted:
                 self.exhausted = True
             return granted
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What the parallel streams achieved, before the pre-test is added."""
+
+    mbps: float | None
+    bytes: int
+    stop: str
+    error: str | None
 
 
 @plugins.register("throughput", "giamsat-http")
@@ -190,15 +199,14 @@ class GiamsatHttp:
         if response.status != 200:
             raise TransferError(f"http {response.status} {response.reason}")
 
-    def measure(self, direction: Direction) -> dict[str, Any]:
+    def measure(self, direction: Direction) -> TransferResult:
         start = time.monotonic()
-        known: dict[str, Any] = {"streams": self.streams, "server": self.host}
         budget = _Budget(self.max_bytes)
         pre = _Stream()
         try:
             pre.conn = self._connect()
         except OSError as exc:
-            return failure(self.name, f"connect: {exc}", bytes=0, **known)
+            return self._failure(f"connect: {exc}", None, 0)
         # The other connections open now, while the link is idle: opened later,
         # their SYNs meet a queue full of the first stream's data, and a lost SYN
         # waits a second for its retransmission.
@@ -226,36 +234,44 @@ class GiamsatHttp:
             access = _since(start, pre.first_response)
             if timer.finished.is_set() and access is not None and moved > 0:
                 rate = moved / max(time.monotonic() - began, 1e-6)
-                return self._slow_link(pre.bytes, rate, start, access, known)
-            return failure(self.name, f"pre-test: {exc}", access_s=access, bytes=pre.bytes, **known)
+                return self._slow_link(pre.bytes, rate, start, access)
+            return self._failure(f"pre-test: {exc}", access, pre.bytes)
         finally:
             timer.cancel()
         # Includes one round trip for the request, so it errs low; request sizes
         # grow from it at most twofold per request, and the sampled rate takes over.
         pre_rate = pre.bytes / max(time.monotonic() - began, 1e-6)
         streams = [_Stream(conn=pre.conn, last_request=self.pretest_bytes), *others]
-        result = self._run(direction, streams, pre_rate, budget, start)
-        result["bytes"] += pre.bytes
-        result.update(known)
-        result["method"] = self.name
-        result["dur_s"] = round(time.monotonic() - start, 3)
-        result["access"] = {"ok": True, "dur_s": _since(start, pre.first_response)}
-        return result
+        run = self._run(direction, streams, pre_rate, budget, start)
+        return TransferResult(
+            method=self.name,
+            access=Access(True, _since(start, pre.first_response)),
+            mbps=run.mbps,
+            bytes=run.bytes + pre.bytes,
+            dur_s=round(time.monotonic() - start, 3),
+            streams=self.streams,
+            server=self.host,
+            stop=run.stop,
+            error=run.error,
+        )
 
-    def _slow_link(
-        self, moved: int, rate: float, start: float, access_s: float, known: dict[str, Any]
-    ) -> dict[str, Any]:
+    def _failure(self, error: str, access_s: float | None, moved: int) -> TransferResult:
+        return failure(
+            self.name, error, access_s=access_s, moved=moved, streams=self.streams, server=self.host
+        )
+
+    def _slow_link(self, moved: int, rate: float, start: float, access_s: float) -> TransferResult:
         """The result of a test that never got past its pre-test within ``max_s``."""
-        return {
-            "mbps": round(rate * 8 / 1e6, 3),
-            "bytes": moved,
-            "stop": "max_s",
-            **known,
-            "streams": 1,
-            "method": self.name,
-            "dur_s": round(time.monotonic() - start, 3),
-            "access": {"ok": True, "dur_s": access_s},
-        }
+        return TransferResult(
+            method=self.name,
+            access=Access(True, access_s),
+            mbps=round(rate * 8 / 1e6, 3),
+            bytes=moved,
+            dur_s=round(time.monotonic() - start, 3),
+            streams=1,
+            server=self.host,
+            stop="max_s",
+        )
 
     def _run(
         self,
@@ -264,7 +280,7 @@ class GiamsatHttp:
         pre_rate: float,
         budget: _Budget,
         start: float,
-    ) -> dict[str, Any]:
+    ) -> _Run:
         stop = threading.Event()
         cut = threading.Event()
         deadline = start + self.max_s
@@ -338,14 +354,12 @@ class GiamsatHttp:
         _close(streams)
         errors = [s.error for s in streams if s.error]
         rate_bps = window.rate_bps()
-        result: dict[str, Any] = {
-            "mbps": None if rate_bps is None else round(rate_bps * 8 / 1e6, 3),
-            "bytes": sum(s.bytes for s in streams),
-            "stop": "error" if errors else reason,
-        }
-        if errors:
-            result["error"] = errors[0]
-        return result
+        return _Run(
+            mbps=None if rate_bps is None else round(rate_bps * 8 / 1e6, 3),
+            bytes=sum(s.bytes for s in streams),
+            stop="error" if errors else reason,
+            error=errors[0] if errors else None,
+        )
 
 
 def _response(conn: http.client.HTTPConnection, stream: _Stream) -> http.client.HTTPResponse:

@@ -29,7 +29,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from giamsat.agent import plugins
-from giamsat.agent.throughput import Direction, failure
+from giamsat.agent.throughput import Access, Direction, TransferResult, failure
 from giamsat.contract.config import Section
 
 # From speedtest.net's speedtest-config.php: <download testlength="10" threadsperurl="4"/>,
@@ -129,7 +129,7 @@ class SpeedtestCli:
         response.close()
         return round(elapsed, 4)
 
-    def measure(self, direction: Direction) -> dict[str, Any]:
+    def measure(self, direction: Direction) -> TransferResult:
         try:
             speedtest = importlib.import_module("speedtest")
         except ImportError:
@@ -138,12 +138,12 @@ class SpeedtestCli:
             client = self._session(speedtest)
         except (speedtest.SpeedtestException, OSError) as exc:
             self._client = None
-            return failure(self.name, f"setup: {type(exc).__name__}: {exc}", bytes=0)
-        known = {"server": urlsplit(client.best["url"]).hostname}
+            return failure(self.name, f"setup: {type(exc).__name__}: {exc}", moved=0)
+        server = urlsplit(client.best["url"]).hostname
         access_s = self._access(speedtest, client)
         if access_s is None:
             self._client = None
-            return failure(self.name, "no answer from the test server", bytes=0, **known)
+            return failure(self.name, "no answer from the test server", moved=0, server=server)
         began = time.monotonic()
         if direction == "dl":
             bps = client.download(threads=self.threads)
@@ -153,15 +153,14 @@ class SpeedtestCli:
             bps = client.upload(threads=self.threads)
             moved = client.results.bytes_sent
             streams = self.threads or client.config["threads"]["upload"]
-        result: dict[str, Any] = {
-            "mbps": round(bps / 1e6, 3),
-            "bytes": moved,
-            "dur_s": round(time.monotonic() - began, 3),
-            "streams": streams,
-            "method": self.name,
-            **known,
-            "access": {"ok": True, "dur_s": access_s},
-        }
-        if moved == 0:
-            result.update(mbps=None, stop="error", error="no bytes moved")
-        return result
+        return TransferResult(
+            method=self.name,
+            access=Access(True, access_s),
+            mbps=round(bps / 1e6, 3) if moved else None,
+            bytes=moved,
+            dur_s=round(time.monotonic() - began, 3),
+            streams=streams,
+            server=server,
+            stop=None if moved else "error",
+            error=None if moved else "no bytes moved",
+        )
