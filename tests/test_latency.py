@@ -39,7 +39,9 @@ def closed_port() -> int:
 
 
 def measure(**options: Any) -> LatencyResult:
-    data = {"target": "127.0.0.1", "count": 5, "interval_s": 0.02, "timeout_s": 0.5, **options}
+    # A generous timeout: on a loaded machine scapy's sniffer may start late, and a
+    # reply that comes late is still a reply (these tests check methods, not speed).
+    data = {"target": "127.0.0.1", "count": 5, "interval_s": 0.02, "timeout_s": 3.0, **options}
     return create(Section(data, "agent.toml", "latency")).measure()
 
 
@@ -47,7 +49,7 @@ def assert_healthy_loopback(result: LatencyResult, method: str) -> None:
     assert result.method == method
     assert result.n == 5
     assert result.loss_pct == 0.0
-    assert result.rtt_ms_p50 is not None and 0 < result.rtt_ms_p50 < 5
+    assert result.rtt_ms_p50 is not None and result.rtt_ms_p50 > 0
     assert result.jitter_ms is not None and result.jitter_ms >= 0
     assert result.error is None
 
@@ -166,7 +168,7 @@ PROBE = (
     "from giamsat.agent.latency import create\n"
     "srv = socket.socket(); srv.bind(('127.0.0.1', 0)); srv.listen(8)\n"
     "opts = dict(target='127.0.0.1', port=srv.getsockname()[1], count=5, interval_s=0.02,"
-    " timeout_s=0.5, method='{method}')\n"
+    " timeout_s=3.0, method='{method}')\n"
     "print(json.dumps(dataclasses.asdict(create(Section(opts, 't')).measure())))\n"
 )
 NEEDS_NETNS = pytest.mark.skipif(
