@@ -1,6 +1,12 @@
 """Shared fixtures: real Mosquitto and PostgreSQL+TimescaleDB instances started by the tests.
 
 A service that cannot start fails the test loudly; nothing here skips.
+
+Every test is marked ``unit`` or ``services``: a test that uses a service
+fixture, or whose module says ``pytestmark = pytest.mark.services`` (it starts
+servers, processes, browsers or network namespaces itself), is ``services``;
+every other test is ``unit`` and must pass with no network at all
+(``make test-unit`` runs them so, in a namespace without even loopback).
 """
 
 from __future__ import annotations
@@ -16,10 +22,21 @@ import pytest
 
 from demo.services import Mosquitto, Postgres, free_port
 from giamsat.aggregator.store import db
-from tests.support import Aggregator, service_dir, write_aggregator_config
+from tests.support.processes import Aggregator, service_dir, write_aggregator_config
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+
+
+SERVICE_FIXTURES = frozenset({"pg_server", "db_dsn", "broker", "aggregator"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("services") or item.get_closest_marker("unit"):
+            continue
+        uses_service = SERVICE_FIXTURES & set(getattr(item, "fixturenames", ()))
+        item.add_marker(pytest.mark.services if uses_service else pytest.mark.unit)
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from demo.services import Mosquitto
 from giamsat.aggregator.ingest import broker as broker_files
-from tests.support import make_token, run_cli, service_dir, wait_until
+from tests.support.processes import make_token, run_cli, service_dir, wait_until
 
 
 def test_each_role_is_refused_what_it_may_not_see(aggregator, db_dsn):

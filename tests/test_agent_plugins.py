@@ -15,7 +15,7 @@ from giamsat.agent import cli, location, plugins, settings, signal, throughput
 from giamsat.agent.probe import Probe
 from giamsat.agent.signal import capture_sources, parse_capture
 from giamsat.contract.config import ConfigError, Section
-from tests.support import run_cli
+from tests.support.processes import run_cli
 
 FIXTURES = Path(__file__).parent / "fixtures" / "signal"
 KINDS = ("signal", "location", "latency", "throughput")

@@ -28,7 +28,7 @@ from giamsat.aggregator.http.app import create_app
 from giamsat.aggregator.store import db, probes
 from giamsat.contract import record
 from giamsat.contract.record import public_key_b64
-from tests.support import (
+from tests.support.processes import (
     Aggregator,
     make_token,
     publish,

@@ -5,7 +5,6 @@ from datetime import date
 import psycopg
 import pytest
 
-from giamsat.aggregator.aggregates.rollup import COLUMNS
 from giamsat.aggregator.compliance import (
     Period,
     assess,
@@ -16,19 +15,13 @@ from giamsat.aggregator.compliance import (
 )
 from giamsat.aggregator.settings import PROJECT_CONFIG
 from giamsat.aggregator.store import areas
-from giamsat.aggregator.store import rollups as stored_rollups
-from tests.truth import Truth, generate
+from tests.support.rollups import store_rollups
+from tests.support.truth import Truth, generate
 
 STANDARDS = load_standards(PROJECT_CONFIG / "standards")
 OPERATORS = load_operators(PROJECT_CONFIG / "operators.toml")
 QCVN126 = next(s for s in STANDARDS.values() if s.technology == "5G")
 PERIOD = Period(date(2026, 10, 1), date(2026, 10, 31))
-
-
-def store_rollups(dsn, samples):
-    rows = [r.as_row() for r in build_rollups(samples)]
-    with psycopg.connect(dsn) as conn, conn.cursor() as cur:
-        cur.executemany(stored_rollups.UPSERT_ONE, [[row[c] for c in COLUMNS] for row in rows])
 
 
 @pytest.mark.parametrize("true_dl", [85.0, 130.0])

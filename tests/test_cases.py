@@ -6,9 +6,9 @@ from datetime import date, timedelta
 import psycopg
 
 from demo.services import free_port
-from tests.support import run_cli
-from tests.test_assess import store_rollups
-from tests.truth import Truth, generate
+from tests.support.processes import run_cli
+from tests.support.rollups import store_rollups
+from tests.support.truth import Truth, generate
 
 STD = "QCVN-126:2021/BTTTT"
 

@@ -21,7 +21,7 @@ from giamsat.aggregator.compliance.stats import (
     wilson_interval,
 )
 from giamsat.aggregator.compliance.verdicts import evaluate
-from tests.truth import Truth, generate
+from tests.support.truth import Truth, generate
 
 CONFIG = Path(__file__).resolve().parent.parent / "config"
 QCVN_126 = load_standard(CONFIG / "standards" / "qcvn-126-2021.toml")

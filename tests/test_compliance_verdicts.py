@@ -18,7 +18,7 @@ from giamsat.aggregator.compliance.render import render_table, to_csv, to_json
 from giamsat.aggregator.compliance.sampling import EARLY_WARNING, EVIDENCE
 from giamsat.aggregator.compliance.standards import load_standard
 from giamsat.aggregator.compliance.verdicts import KpiVerdict, Verdict, decide, evaluate
-from tests.truth import Truth, generate
+from tests.support.truth import Truth, generate
 
 CONFIG = Path(__file__).resolve().parent.parent / "config"
 QCVN_126 = load_standard(CONFIG / "standards" / "qcvn-126-2021.toml")

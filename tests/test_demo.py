@@ -6,8 +6,11 @@ import subprocess
 import sys
 
 import httpx
+import pytest
 
-from tests.support import service_dir
+from tests.support.processes import service_dir
+
+pytestmark = pytest.mark.services  # starts the whole demo
 
 
 def test_demo_runs_to_the_end_and_its_bundle_verifies():

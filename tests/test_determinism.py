@@ -40,8 +40,8 @@ from giamsat.aggregator.evidence import layout, verify
 from giamsat.aggregator.settings import PROJECT_CONFIG
 from giamsat.aggregator.store import areas, daily
 from giamsat.aggregator.store import rollups as stored_rollups
-from tests import test_evidence_verify as evidence
-from tests.truth import Truth, generate
+from tests.support import evidence
+from tests.support.truth import Truth, generate
 
 ROOT = Path(__file__).resolve().parent.parent
 STANDARDS = load_standards(PROJECT_CONFIG / "standards")

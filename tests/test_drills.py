@@ -15,7 +15,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from demo.services import free_port
 from giamsat.contract import record
 from giamsat.contract.record import public_key_b64
-from tests.support import Aggregator, publish, run_cli, wait_until, write_aggregator_config
+from tests.support.processes import (
+    Aggregator,
+    publish,
+    run_cli,
+    wait_until,
+    write_aggregator_config,
+)
 
 
 def signed_records(key, probe, n):

@@ -31,7 +31,7 @@ import psycopg
 import pytest
 
 from demo.services import Mosquitto, free_port
-from tests.support import (
+from tests.support.processes import (
     BIN,
     Aggregator,
     run_cli,

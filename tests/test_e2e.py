@@ -9,7 +9,7 @@ import json
 import httpx
 import psycopg
 
-from tests.support import make_token, run_cli, wait_until, write_agent_config
+from tests.support.processes import make_token, run_cli, wait_until, write_agent_config
 
 
 def test_agent_record_reaches_the_api_unchanged(aggregator, broker, db_dsn, tmp_path):

@@ -34,8 +34,8 @@ from giamsat.aggregator.store import records as store
 from giamsat.aggregator.store import tokens as auth
 from giamsat.contract import record
 from giamsat.contract.record import public_key_b64
-from tests.test_evidence_verify import OPERATORS, PERIOD, QCVN126, SLOW_NETWORK, signed_record
-from tests.truth import Truth, generate
+from tests.support.evidence import OPERATORS, PERIOD, QCVN126, SLOW_NETWORK, signed_record
+from tests.support.truth import Truth, generate
 
 NOW = datetime(2026, 11, 15, tzinfo=UTC)
 INSIDE = dataclasses.replace(SLOW_NETWORK, lat=22.15, lon=105.83)  # Bắc Kạn

@@ -10,125 +10,36 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
-import zipfile
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 import h3
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from giamsat.aggregator.aggregates.samples import NO_TECH
-from giamsat.aggregator.compliance import Period, Sample, load_operators, load_standards
 from giamsat.aggregator.evidence import keys, layout, manifest, verify
-from giamsat.aggregator.evidence.assemble import BuildResult, assemble
-from giamsat.aggregator.evidence.records import AreaSpec, BundleError, ProbeEntry
-from giamsat.aggregator.settings import PROJECT_CONFIG
+from giamsat.aggregator.evidence.assemble import BuildResult
+from giamsat.aggregator.evidence.records import AreaSpec, BundleError
 from giamsat.contract import record
 from giamsat.contract.record import public_key_b64
-from tests.truth import Truth, generate
+from tests.support.evidence import (
+    QCVN126,
+    SLOW_NETWORK,
+    Fleet,
+    build,
+    fleet,
+    members,
+    resign,
+    rewrite,
+    signed_record,
+)
+from tests.support.truth import generate
 
 ROOT = Path(__file__).resolve().parent.parent
-STANDARDS = load_standards(PROJECT_CONFIG / "standards")
-OPERATORS = load_operators(PROJECT_CONFIG / "operators.toml")
-QCVN126 = STANDARDS["QCVN-126:2021/BTTTT"]
-PERIOD = Period(date(2026, 10, 1), date(2026, 10, 31))
-EVERYWHERE = AreaSpec("all", "Toàn bộ / all areas", None, None)
-
-
-def signed_record(sample: Sample, key: Ed25519PrivateKey) -> dict:
-    """The record a probe would have sent for ``sample`` (at its cell's centre)."""
-    lat, lon = h3.cell_to_latlng(sample.h3)
-    served = sample.service
-    return record.sign(
-        record.build(
-            sample.probe,
-            loc={"lat": lat, "lon": lon, "acc_m": 8, "src": "gps", "env": sample.env},
-            net={
-                "service": served,
-                "mcc": 452,
-                "mnc": 4,
-                "tech": sample.tech if sample.tech != NO_TECH else None,
-                "op": sample.op if served else None,
-                "sim_op": sample.op,
-            },
-            sig=None if sample.rsrp_dbm is None else {"rsrp_dbm": sample.rsrp_dbm},
-            lat=None if sample.rtt_ms is None else {"rtt_ms_p50": sample.rtt_ms, "n": 10},
-            dl=None if sample.dl_mbps is None else {"mbps": sample.dl_mbps, "streams": 4},
-            ul=None if sample.ul_mbps is None else {"mbps": sample.ul_mbps, "streams": 4},
-            access=None
-            if sample.access_ok is None
-            else {"ok": sample.access_ok, "dur_s": sample.access_s},
-            when=sample.t,
-        ),
-        key,
-    )
-
-
-@dataclass
-class Fleet:
-    """Signed records of several probes and the registry entries that vouch for them."""
-
-    records: list[dict]
-    keys: dict[str, Ed25519PrivateKey]
-
-    def entries(self, village: str = "Pác Nặm") -> list[ProbeEntry]:
-        return [
-            ProbeEntry(
-                probe,
-                public_key_b64(key),
-                "fixed",
-                village,
-                None,
-                None,
-                "2026-09-01T00:00:00+00:00",
-                None,
-                0,
-            )
-            for probe, key in self.keys.items()
-        ]
-
-    def payloads(self) -> list[bytes]:
-        return [record.encode(r) for r in self.records]
-
-
-def fleet(truth: Truth) -> Fleet:
-    keys_: dict[str, Ed25519PrivateKey] = {}
-    records = []
-    for sample in generate(truth):
-        key = keys_.setdefault(sample.probe, Ed25519PrivateKey.generate())
-        records.append(signed_record(sample, key))
-    return Fleet(records, keys_)
-
-
-# 6 probes x 5 days x 20 samples: enough for a verdict (early-warning grade), quick to sign.
-SLOW_NETWORK = Truth(operator="Viettel", dl_mbps=85.0, probes=6, days=5, per_probe_day=20, seed=3)
-
-
-def build(
-    out: Path, data: Fleet, key: Ed25519PrivateKey, *, area: AreaSpec = EVERYWHERE
-) -> BuildResult:
-    return assemble(
-        out,
-        standard=QCVN126,
-        operator=OPERATORS["Viettel"],
-        standard_bytes=Path(QCVN126.path).read_bytes(),
-        operators_bytes=(PROJECT_CONFIG / "operators.toml").read_bytes(),
-        area=area,
-        period=PERIOD,
-        probes=data.entries(),
-        records=data.payloads(),
-        key=key,
-        map_picture=False,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -152,33 +63,6 @@ def bundle(built, tmp_path) -> Path:
     copy = tmp_path / "bundle.zip"
     shutil.copy(built.path, copy)
     return copy
-
-
-def members(path: Path) -> dict[str, bytes]:
-    with zipfile.ZipFile(path) as zf:
-        return {name: zf.read(name) for name in zf.namelist()}
-
-
-def rewrite(path: Path, change: Callable[[dict[str, bytes]], None]) -> None:
-    """Replace the bundle by one whose members ``change`` edited in place."""
-    files = members(path)
-    change(files)
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for name, content in files.items():
-            zf.writestr(name, content)
-
-
-def resign(files: dict[str, bytes], key: Ed25519PrivateKey) -> None:
-    """What a forger with a key of its own does: fresh hashes, a new signature."""
-    content = json.loads(files[layout.MANIFEST])
-    for name in content["files"]:
-        content["files"][name] = {
-            "sha256": hashlib.sha256(files[name]).hexdigest(),
-            "bytes": len(files[name]),
-        }
-    content["signer"] = manifest.signer_of(key)
-    files[layout.MANIFEST] = manifest.encode(content)
-    files[layout.SIGNATURE] = manifest.sign(files[layout.MANIFEST], key)
 
 
 def run_verify(path: Path, capsys, *extra: str) -> tuple[int, str]:

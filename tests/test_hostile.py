@@ -33,7 +33,7 @@ from giamsat.aggregator.store import probes
 from giamsat.contract import record
 from giamsat.contract.record import public_key_b64
 from giamsat.contract.schema import ENVIRONMENTS, FIELDS, SECTIONS, TECHNOLOGIES
-from tests.support import wait_until
+from tests.support.processes import wait_until
 
 PROBE, OTHER, REVOKED = "hostile-01", "hostile-02", "hostile-revoked"
 KEY, OTHER_KEY, REVOKED_KEY = (Ed25519PrivateKey.generate() for _ in range(3))

@@ -7,7 +7,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from giamsat.contract import record
 from giamsat.contract.record import public_key_b64
-from tests.support import make_token, publish, run_cli, wait_until
+from tests.support.processes import make_token, publish, run_cli, wait_until
 
 TOPIC = "giamsat/v1/probes/{}/records"
 

@@ -108,6 +108,7 @@ def test_target_is_required() -> None:
 # -- against 127.0.0.1 ------------------------------------------------------
 
 
+@pytest.mark.services
 def test_tcp_connect(listening_port: int) -> None:
     assert_healthy_loopback(measure(method="tcp", port=listening_port), "tcp")
 
@@ -131,6 +132,7 @@ def test_methods_come_from_the_registry_in_order_of_preference() -> None:
         measure(method="udp")
 
 
+@pytest.mark.services
 @pytest.mark.skipif(not IS_ROOT, reason="raw sockets need root")
 def test_icmp_raw_via_scapy() -> None:
     assert_healthy_loopback(measure(method="icmp-raw"), "icmp-raw")

@@ -179,6 +179,7 @@ def replay() -> Iterator[Callable[..., Replay]]:
         server.close()
 
 
+@pytest.mark.services
 def test_replayed_session_gives_fix(replay: Callable[..., Replay]) -> None:
     server = replay(fixture("gpsd-session.jsonl"))
     loc = GpsdLocation(options(port=server.port, timeout_s=5.0)).read()
@@ -192,12 +193,14 @@ def test_replayed_session_gives_fix(replay: Callable[..., Replay]) -> None:
     }
 
 
+@pytest.mark.services
 def test_fix_without_accuracy_waits_for_the_next_one(replay: Callable[..., Replay]) -> None:
     server = replay(fixture("gpsd-session-rmc-first.jsonl"))
     loc = GpsdLocation(options(port=server.port, env="indoor")).read()
     assert loc == {"lat": 22.61, "lon": 105.87, "acc_m": 17.1, "src": "gpsd", "env": "indoor"}
 
 
+@pytest.mark.services
 def test_fix_without_accuracy_is_used_when_nothing_better_comes(
     replay: Callable[..., Replay],
 ) -> None:
@@ -209,6 +212,7 @@ def test_fix_without_accuracy_is_used_when_nothing_better_comes(
     assert loc == {"lat": 22.61, "lon": 105.87, "src": "gpsd", "env": "outdoor_fixed"}
 
 
+@pytest.mark.services
 def test_no_fix_returns_none_after_timeout(replay: Callable[..., Replay]) -> None:
     server = replay(fixture("gpsd-session-nofix.jsonl"))
     started = time.monotonic()
@@ -280,6 +284,7 @@ def gpsfake(tmp_path: Path) -> Iterator[Callable[[str], GpsFake]]:
         fake.stop()
 
 
+@pytest.mark.services
 def test_real_gpsd_fix(gpsfake: Callable[[str], GpsFake]) -> None:
     daemon = gpsfake("pacnam-fixed.nmea")
     source = create("gpsd", options(source="gpsd", port=daemon.port, timeout_s=10.0))
@@ -292,6 +297,7 @@ def test_real_gpsd_fix(gpsfake: Callable[[str], GpsFake]) -> None:
     assert (loc["src"], loc["env"]) == ("gpsd", "outdoor_fixed")
 
 
+@pytest.mark.services
 def test_real_gpsd_without_fix(gpsfake: Callable[[str], GpsFake]) -> None:
     daemon = gpsfake("indoor-nofix.nmea")
     started = time.monotonic()

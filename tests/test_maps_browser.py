@@ -24,7 +24,10 @@ from selenium.webdriver.support.ui import WebDriverWait
 from giamsat.maps.render import render_map
 from giamsat.maps.snapshot import png_snapshot
 from giamsat.maps.stats import HexStats, Probe, ProbeStatus, Village
-from tests.support import chromium, count_elements
+from tests.support.processes import chromium, count_elements
+
+pytestmark = pytest.mark.services  # renders in headless Chromium
+
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 T1 = datetime(2026, 11, 30, tzinfo=UTC)

@@ -21,8 +21,8 @@ from giamsat.aggregator.compliance.clusters import local_day
 from giamsat.aggregator.compliance.stats import bootstrap_mean
 from giamsat.aggregator.settings import PROJECT_CONFIG
 from giamsat.aggregator.store import areas, daily
-from tests.test_assess import store_rollups
-from tests.truth import Truth, generate
+from tests.support.rollups import store_rollups
+from tests.support.truth import Truth, generate
 
 STANDARDS = load_standards(PROJECT_CONFIG / "standards")
 OPERATORS = load_operators(PROJECT_CONFIG / "operators.toml")

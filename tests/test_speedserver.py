@@ -19,6 +19,8 @@ from giamsat.aggregator.http.speedserver import (
     serve_in_thread,
 )
 
+pytestmark = pytest.mark.services  # serves on loopback
+
 CAP = 8 << 20
 
 

@@ -12,6 +12,8 @@ from giamsat.agent.throughput import Access, TransferResult, create
 from giamsat.aggregator.http.speedserver import SpeedStats, create_app, serve_in_thread
 from giamsat.contract.config import ConfigError, Section
 
+pytestmark = pytest.mark.services  # measures against a speed server on loopback
+
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[tuple[str, SpeedStats]]:

@@ -24,8 +24,8 @@ from giamsat.aggregator.http.web.context import WebContext, load_context
 from giamsat.maps.classify import CoverageClass, classify
 from giamsat.maps.render import TileSource
 from giamsat.maps.stats import HexStats
-from tests.support import chromium, count_elements
-from tests.test_web_support import (
+from tests.support.processes import chromium, count_elements
+from tests.support.web import (
     OCTOBER,
     Dataset,
     WebServer,

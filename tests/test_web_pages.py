@@ -26,8 +26,8 @@ from giamsat.aggregator.http.web import queries
 from giamsat.aggregator.http.web.opendata import load_or_create_key, pseudonym
 from giamsat.aggregator.store import tokens as auth
 from giamsat.contract.timezone import VIETNAM_TZ
-from tests.support import run_cli
-from tests.test_web_support import (
+from tests.support.processes import run_cli
+from tests.support.web import (
     FAMILIES,
     OCTOBER,
     Dataset,
@@ -350,8 +350,8 @@ def test_strong_signal_beyond_the_download_histogram_length(db_dsn: str) -> None
     """RSRP bins outnumber download bins; a strong cell must not break the map query."""
     from datetime import date, datetime, timedelta
 
-    from tests.test_assess import store_rollups
-    from tests.truth import Truth, generate
+    from tests.support.rollups import store_rollups
+    from tests.support.truth import Truth, generate
 
     samples = generate(Truth(rsrp_dbm=-55.0, rsrp_sd_db=2.0, probes=2, days=3, seed=5))
     store_rollups(db_dsn, samples)

@@ -38,7 +38,7 @@ from giamsat.aggregator.store import rollups as stored_rollups
 from giamsat.aggregator.store import tokens as auth
 from giamsat.contract.timezone import VIETNAM_TZ
 from giamsat.maps.render import TileSource
-from tests.truth import Truth, generate
+from tests.support.truth import Truth, generate
 
 FAMILIES = {"LTE": ("LTE",), "NR": ("NR-SA", "NR-NSA")}
 TRUTHS = (
