@@ -179,3 +179,20 @@ def test_the_wheel_installs_one_namespace_and_the_agent_extra_only_probe_deps(
     )  # fmt: skip
     added = {p.name for p in site.iterdir()} - before
     assert {n for n in added if not n.endswith(".dist-info")} == {"giamsat"}
+
+
+def test_tests_share_helpers_through_tests_support_only() -> None:
+    """A test module imports helpers from ``tests.support``, never another test module."""
+    wrong = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom) and node.module == "tests":
+                targets = [f"tests.{alias.name}" for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                targets = [node.module]
+            elif isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            else:
+                continue
+            wrong += [f"{path.name} imports {t}" for t in targets if t.startswith("tests.test_")]
+    assert wrong == []
