@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo stop test lint deps bench-accuracy bench-footprint bench-ingest bench-query bench-map clean
+.PHONY: demo stop test lint typecheck deps bench-accuracy bench-footprint bench-ingest bench-query bench-map clean
 
 demo: deps
 	$(BIN)/python -m demo up
@@ -13,11 +13,16 @@ demo: deps
 stop:
 	@if [ -x $(BIN)/python ]; then $(BIN)/python -m demo down; fi
 
-test: deps
+# The type check runs first: CI runs `make test`, so a type error fails it.
+test: deps typecheck
 	$(BIN)/pytest -q
 
 lint: deps
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
+
+# mypy's settings (the package, the strict modules) are in pyproject.toml.
+typecheck: deps
+	$(BIN)/mypy
 
 deps: $(STAMP)
 	@bash scripts/install-deps.sh

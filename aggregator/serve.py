@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Iterator
 
 import psycopg
 import uvicorn
@@ -21,8 +22,9 @@ log = logging.getLogger("giamsat.serve")
 class _Server(uvicorn.Server):
     """uvicorn without its own signal handling: `serve` stops API and ingest together."""
 
-    def capture_signals(self) -> contextlib.AbstractContextManager[None]:
-        return contextlib.nullcontext()
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
 
 async def refresh_daily_rollups(settings: Settings, stop: asyncio.Event) -> None:

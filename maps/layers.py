@@ -11,7 +11,9 @@ script in ``Element(...)``, which compiles it as a Jinja template *again*, so
 an operator or village named ``{{ 7*7 }}`` would be evaluated (and megabytes
 of payload would be lexed for nothing). Every element here renders its
 script verbatim through :class:`RawHtml`, including the layer control, whose
-folium version embeds the layer names.
+folium version embeds the layer names. Their ``render`` returns ``""``: like
+branca's own ``MacroElement``, they add to the figure's script and put nothing
+in place (branca discards what a macro element's ``render`` returns).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from branca.element import Element, MacroElement
+from branca.element import Element, Figure, MacroElement
 from folium.map import Layer
 
 
@@ -40,8 +42,21 @@ class RawHtml(Element):
         return self.html
 
 
+def figure_of(element: Element) -> Figure:
+    """The figure (the HTML page) an element belongs to; a folium map's root is one."""
+    figure = element.get_root()
+    assert isinstance(figure, Figure), f"{element.get_name()} is not in a Figure"
+    return figure
+
+
+def _parent_of(element: Element) -> Element:
+    parent = element._parent
+    assert parent is not None, f"{element.get_name()} is not added to a map"
+    return parent
+
+
 def _add_script(element: Element, code: str) -> None:
-    element.get_root().script.add_child(RawHtml(code), name=element.get_name())
+    figure_of(element).script.add_child(RawHtml(code), name=element.get_name())
 
 
 class Runtime(MacroElement):
@@ -52,8 +67,9 @@ class Runtime(MacroElement):
         self._name = "GiamsatRuntime"
         self.config = script_json(config)
 
-    def render(self, **kwargs: Any) -> None:
+    def render(self, **kwargs: Any) -> str:
         _add_script(self, f"giamsat.configure({self.config});")
+        return ""
 
 
 class _DataLayer(Layer):
@@ -63,10 +79,11 @@ class _DataLayer(Layer):
         super().__init__(name=name, overlay=overlay, control=True, show=show)
         self.js = js
 
-    def render(self, **kwargs: Any) -> None:
+    def render(self, **kwargs: Any) -> str:
         name = self.get_name()
-        add = f"{name}.addTo({self._parent.get_name()});" if self.show else ""
+        add = f"{name}.addTo({_parent_of(self).get_name()});" if self.show else ""
         _add_script(self, f"var {name} = {self.js};{add}")
+        return ""
 
 
 class HexLayer(_DataLayer):
@@ -98,8 +115,9 @@ class Legend(MacroElement):
         self._name = "Legend"
         self.html = script_json(html)
 
-    def render(self, **kwargs: Any) -> None:
-        _add_script(self, f"giamsat.legend({self.html}).addTo({self._parent.get_name()});")
+    def render(self, **kwargs: Any) -> str:
+        _add_script(self, f"giamsat.legend({self.html}).addTo({_parent_of(self).get_name()});")
+        return ""
 
 
 class LayerControl(MacroElement):
@@ -114,15 +132,17 @@ class LayerControl(MacroElement):
         self._name = "LayerControl"
         self.options = {"position": position, "collapsed": collapsed}
 
-    def render(self, **kwargs: Any) -> None:
+    def render(self, **kwargs: Any) -> str:
         base: list[str] = []
         overlays: list[str] = []
-        for item in self._parent._children.values():
+        parent = _parent_of(self)
+        for item in parent._children.values():
             if isinstance(item, Layer) and item.control:
                 entry = f"{script_json(item.layer_name)}: {item.get_name()}"
                 (overlays if item.overlay else base).append(entry)
         _add_script(
             self,
             f"L.control.layers({{{', '.join(base)}}}, {{{', '.join(overlays)}}}, "
-            f"{script_json(self.options)}).addTo({self._parent.get_name()});",
+            f"{script_json(self.options)}).addTo({parent.get_name()});",
         )
+        return ""

@@ -34,7 +34,15 @@ from giamsat.maps import labels
 from giamsat.maps.assets import head_html
 from giamsat.maps.classify import CoverageClass, CoverageStandard, SignalThresholds, classify
 from giamsat.maps.hexes import COARSEST_RESOLUTION, fit_resolution
-from giamsat.maps.layers import HexLayer, LayerControl, Legend, MarkerLayer, RawHtml, Runtime
+from giamsat.maps.layers import (
+    HexLayer,
+    LayerControl,
+    Legend,
+    MarkerLayer,
+    RawHtml,
+    Runtime,
+    figure_of,
+)
 from giamsat.maps.stats import HexStats, Probe, Village
 
 DEFAULT_MAX_HEXES = 20_000
@@ -329,7 +337,7 @@ def render_map(
     fmap.options["maxZoom"] = MAX_ZOOM  # folium passes max_zoom only to its tile layer
     fmap.default_js = []
     fmap.default_css = []
-    figure = fmap.get_root()
+    figure = figure_of(fmap)
     figure.title = title or f"giamsat — {labels.TITLE}"
     figure.header.add_child(RawHtml(head_html(asset_base_url)), name="giamsat_assets")
     figure.html.add_child(RawHtml(PATTERN_SVG), name="giamsat_patterns")

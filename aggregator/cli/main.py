@@ -24,6 +24,7 @@ from giamsat.aggregator.cli import (
     serve,
     tokens,
 )
+from giamsat.aggregator.cli.common import Handler
 from giamsat.aggregator.store.db import DatabaseError
 from giamsat.aggregator.store.probes import RegistryError
 from giamsat.aggregator.store.tokens import TokenError
@@ -55,7 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logs.setup(args.verbose, args.log_format)
     try:
-        return args.handler(args)
+        handler: Handler = args.handler
+        return handler(args)
     except (ConfigError, DatabaseError, RegistryError, TokenError) as exc:
         print(f"giamsat: error: {exc}", file=sys.stderr)
         return 2

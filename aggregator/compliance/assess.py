@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
@@ -104,7 +105,7 @@ def rollups_for(
     return list(_as_rollups(rows.values(), area))
 
 
-def _as_rollups(rows: Iterable[dict], area: str) -> Iterable[Rollup]:  # type: ignore[type-arg]
+def _as_rollups(rows: Iterable[dict[str, Any]], area: str) -> Iterable[Rollup]:
     for row in rows:
         day = row.pop("day").replace(tzinfo=VIETNAM_TZ)
         # The engine reads the local day from the hour; local noon can never straddle a day.

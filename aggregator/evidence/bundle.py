@@ -146,7 +146,7 @@ def build_from_database(
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         stage = progress.stage("select")
         counts = conn.execute(f"SELECT probe, count(*) {_filter(spec)} GROUP BY probe", params)
-        per_probe = dict(counts.fetchall())
+        per_probe: dict[str, int] = dict(counts.fetchall())
         probes = _probes(conn, sorted(per_probe))
         missing = sorted(set(per_probe) - {p.id for p in probes})
         if missing:

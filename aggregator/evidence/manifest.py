@@ -23,7 +23,7 @@ import hashlib
 import json
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -43,7 +43,7 @@ def overall_verdict(verdicts: Iterable[Verdict]) -> Verdict:
     return next((v for v in _SEVERITY if v in found), Verdict.INSUFFICIENT_DATA)
 
 
-def digest_stream(stream: BinaryIO) -> tuple[str, int]:
+def digest_stream(stream: IO[bytes]) -> tuple[str, int]:
     """SHA-256 (hex) and size of everything left in ``stream``, read in 1 MiB chunks."""
     sha, size = hashlib.sha256(), 0
     while chunk := stream.read(CHUNK):

@@ -71,7 +71,8 @@ class ProbeEntry:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ProbeEntry:
-        return cls(**{name: data.get(name) for name in cls.__dataclass_fields__})
+        fields: dict[str, Any] = {name: data.get(name) for name in cls.__dataclass_fields__}
+        return cls(**fields)
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TypedDict
 
 import h3
 from fpdf import FPDF
+from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
 
 from giamsat.aggregator.compliance.operators import Operator
@@ -53,7 +55,16 @@ GRADE_LABELS: dict[str, tuple[str, str]] = {
     "early_warning": ("cảnh báo sớm", "early warning"),
 }
 _SYMBOL = {">=": "≥", "<=": "≤"}
-_NEXT_LINE = {"new_x": "LMARGIN", "new_y": "NEXT"}
+
+
+class _Then(TypedDict):
+    """Where ``cell``/``multi_cell`` leave the cursor."""
+
+    new_x: XPos
+    new_y: YPos
+
+
+_NEXT_LINE: _Then = {"new_x": XPos.LMARGIN, "new_y": YPos.NEXT}
 _FILL: dict[CoverageClass, tuple[int, int, int]] = {
     CoverageClass.COVERED: (44, 160, 44),
     CoverageClass.WEAK: (255, 176, 0),

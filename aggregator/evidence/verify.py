@@ -438,7 +438,8 @@ def _verdict(b: _Bundle, result: Verification, samples: list[Sample], progress: 
             )
     stated_kpis = {k.get("kpi_id"): k for k in stated.get("kpis") or [] if isinstance(k, dict)}
     fresh_kpis = {k["kpi_id"]: k for k in fresh["kpis"]}
-    for kpi_id in sorted(set(stated_kpis) ^ set(fresh_kpis)):
+    # key=str: a tampered verdict.json may give a KPI no id, or a number for one.
+    for kpi_id in sorted(set(stated_kpis) ^ set(fresh_kpis), key=str):
         where = "verdict.json" if kpi_id in stated_kpis else "the standard"
         result.fail(check, f"verdict.json: KPI {kpi_id} is only in {where}")
     for kpi_id, kpi in fresh_kpis.items():

@@ -32,7 +32,8 @@ def records(
     """Stored records, newest first, exactly as the probes signed them (inspector)."""
     if since is not None and since.tzinfo is None:
         raise HTTPException(422, "since needs a time zone, e.g. 2026-11-22T00:00:00Z")
-    clauses, params = [], []
+    clauses: list[str] = []
+    params: list[object] = []
     if probe is not None:
         clauses.append("probe = %s")
         params.append(probe)

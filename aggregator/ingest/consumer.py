@@ -91,7 +91,10 @@ class Writer:
                 outcome = Rejected(
                     "internal_error", f"{type(exc).__name__}: {exc}"[:500], topic, payload
                 )
-            (accepted if isinstance(outcome, Accepted) else rejected).append(outcome)
+            if isinstance(outcome, Accepted):
+                accepted.append(outcome)
+            else:
+                rejected.append(outcome)
         try:
             result = store.write_batch(conn, accepted, rejected)
         except psycopg.OperationalError:

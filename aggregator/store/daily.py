@@ -62,7 +62,7 @@ Field = tuple[str, str | int]  # (name, ">i4" | ">i8" | ">f8" | number of int4 a
 
 
 def _layout(fields: list[Field]) -> tuple[np.dtype, dict[str, int]]:
-    parts: list[tuple] = [("nfields", ">i2")]  # type: ignore[type-arg]
+    parts: list[tuple[Any, ...]] = [("nfields", ">i2")]
     sizes = {}
     for name, kind in fields:
         parts.append((f"{name}__len", ">i4"))
@@ -137,7 +137,7 @@ def _hourly_sql() -> str:
     )
 
 
-def _daily_copy(day: date, keys: list[tuple[str, ...]], hourly: np.ndarray) -> bytes:
+def _daily_copy(day: date, keys: dict[int, tuple[str, ...]], hourly: np.ndarray) -> bytes:
     """Binary COPY of the daily rows: each key's hourly rows summed, histograms cumulated.
 
     Rows are grouped by key (in hour order within a key). The hourly sums are

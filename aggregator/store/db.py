@@ -8,6 +8,7 @@ applied in order inside one transaction each and recorded in
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -18,7 +19,7 @@ class DatabaseError(RuntimeError):
     """The database cannot be used as it is; the message says why and what to do."""
 
 
-def connect(dsn: str, **kwargs: object) -> psycopg.Connection:
+def connect(dsn: str, **kwargs: Any) -> psycopg.Connection:
     try:
         return psycopg.connect(dsn, **kwargs)
     except psycopg.OperationalError as exc:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import base64
+import binascii
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -38,7 +38,7 @@ def add(
         raise RegistryError(f"probe id {probe_id!r} must be 1-64 characters from A-Z a-z 0-9 . _ -")
     try:
         rec.public_key_from_b64(pubkey)
-    except (ValueError, base64.binascii.Error):
+    except (ValueError, binascii.Error):
         raise RegistryError(
             "the public key must be 32 bytes in base64, as `giamsat-agent identity` prints it"
         ) from None

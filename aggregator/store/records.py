@@ -77,7 +77,7 @@ def write_batch(
     inserted = 0
     with conn.transaction(), conn.cursor() as cur:
         if accepted:
-            rows = {}
+            rows: dict[str, dict[str, Any]] = {}
             for item in accepted:
                 row = columns_of(item)
                 rows.setdefault(row["id"], row)

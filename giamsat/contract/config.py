@@ -7,6 +7,7 @@ instead of getting a stack trace.
 
 from __future__ import annotations
 
+import builtins
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +40,11 @@ def read_toml(path: Path | str) -> dict[str, Any]:
 
 @dataclass
 class Section:
-    """One table of a TOML document; typed getters record which keys were used."""
+    """One table of a TOML document; typed getters record which keys were used.
+
+    The getters are named after the types they return (``str``, ``int``, ...), so
+    inside this class body an annotation names the built-in type as ``builtins.str``.
+    """
 
     data: dict[str, Any]
     path: Path | str
@@ -67,14 +72,19 @@ class Section:
             raise self.error(key, "must be a table")
         return Section(value, self.path, self._name(key))
 
-    def str(self, key: str, default: Any = _MISSING) -> Any:
+    def str(self, key: builtins.str, default: Any = _MISSING) -> Any:
         value = self._get(key, default)
         if value is not default and not isinstance(value, str):
             raise self.error(key, f"must be a string, not {value!r}")
         return value
 
     def int(
-        self, key: str, default: Any = _MISSING, *, min: int | None = None, max: int | None = None
+        self,
+        key: builtins.str,
+        default: Any = _MISSING,
+        *,
+        min: builtins.int | None = None,
+        max: builtins.int | None = None,
     ) -> Any:
         value = self._get(key, default)
         if value is default:
@@ -86,11 +96,11 @@ class Section:
 
     def float(
         self,
-        key: str,
+        key: builtins.str,
         default: Any = _MISSING,
         *,
-        min: float | None = None,
-        max: float | None = None,
+        min: builtins.float | None = None,
+        max: builtins.float | None = None,
     ) -> Any:
         value = self._get(key, default)
         if value is default:
@@ -100,25 +110,33 @@ class Section:
         self._check_range(key, value, min, max)
         return float(value)
 
-    def bool(self, key: str, default: Any = _MISSING) -> Any:
+    def bool(self, key: builtins.str, default: Any = _MISSING) -> Any:
         value = self._get(key, default)
         if value is not default and not isinstance(value, bool):
             raise self.error(key, f"must be true or false, not {value!r}")
         return value
 
-    def choice(self, key: str, choices: tuple[str, ...], default: Any = _MISSING) -> Any:
+    def choice(
+        self, key: builtins.str, choices: tuple[builtins.str, ...], default: Any = _MISSING
+    ) -> Any:
         value = self.str(key, default)
         if value is not default and value not in choices:
             raise self.error(key, f"must be one of {', '.join(choices)}, not {value!r}")
         return value
 
-    def list(self, key: str, default: Any = _MISSING) -> Any:
+    def list(self, key: builtins.str, default: Any = _MISSING) -> Any:
         value = self._get(key, default)
         if value is not default and not isinstance(value, list):
             raise self.error(key, f"must be a list, not {value!r}")
         return value
 
-    def _check_range(self, key: str, value: float, lo: float | None, hi: float | None) -> None:
+    def _check_range(
+        self,
+        key: builtins.str,
+        value: builtins.float,
+        lo: builtins.float | None,
+        hi: builtins.float | None,
+    ) -> None:
         if lo is not None and value < lo:
             raise self.error(key, f"must be at least {lo}, not {value}")
         if hi is not None and value > hi:

@@ -101,7 +101,8 @@ def build(
     }
     if extra:
         record.update(extra)
-    return drop_nulls(record)
+    cleaned: dict[str, Any] = drop_nulls(record)  # a dict stays a dict
+    return cleaned
 
 
 def sign(record: dict[str, Any], key: Ed25519PrivateKey) -> dict[str, Any]:

@@ -76,12 +76,12 @@ def line_chart(
         'xmlns="http://www.w3.org/2000/svg">'
     ]
     for i in range(TICKS + 1):
-        value = y_max * i / TICKS
-        y = y_of(value)
+        tick = y_max * i / TICKS
+        y = y_of(tick)
         parts.append(
             f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>'
             f'<text class="tick y" x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">'
-            f"{value:g}</text>"
+            f"{tick:g}</text>"
         )
     every = max(1, math.ceil(len(months) / 12))
     for i, month in enumerate(months):

@@ -46,7 +46,7 @@ from giamsat.aggregator.store.columns import H3_RESOLUTION
 from giamsat.aggregator.store.tokens import Caller
 from giamsat.maps import labels as map_labels
 from giamsat.maps.classify import CoverageClass
-from giamsat.maps.layers import RawHtml
+from giamsat.maps.layers import RawHtml, figure_of
 from giamsat.maps.render import format_time, render_map
 from giamsat.maps.stats import Probe, ProbeStatus
 
@@ -80,7 +80,8 @@ router = APIRouter()
 
 
 def _ctx(request: Request) -> WebContext:
-    return request.app.state.web
+    ctx: WebContext = request.app.state.web
+    return ctx
 
 
 def _chrome(caller: Caller, page: str) -> dict[str, Any]:
@@ -235,7 +236,7 @@ def map_page(
         layers=layers,
         dead_label=map_labels.CLASS_LABELS[CoverageClass.DEAD],
     )
-    figure = rendered.map.get_root()
+    figure = figure_of(rendered.map)
     figure.header.add_child(RawHtml(_MAP_HEAD), name="giamsat_web_head")
     figure.html.add_child(RawHtml(header), name="giamsat_web_header", index=0)
     return HTMLResponse(rendered.html())
@@ -568,7 +569,7 @@ def probes_page(request: Request, caller: PageViewer) -> HTMLResponse:
     with request.app.state.pool.connection() as conn:
         fleet = queries.probe_health(conn)
     now = datetime.now(UTC)
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "id": p.id,
             "kind": p.kind,

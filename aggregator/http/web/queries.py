@@ -240,7 +240,8 @@ class ProbeHealth:
         if self.kind == "fixed" and self.lat is not None and self.lon is not None:
             return self.lat, self.lon
         if self.h3 is not None:
-            return h3.cell_to_latlng(self.h3)
+            centre: tuple[float, float] = h3.cell_to_latlng(self.h3)
+            return centre
         return None
 
 
