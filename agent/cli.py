@@ -7,14 +7,17 @@ import json
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from giamsat.agent import identity, settings
 from giamsat.agent.signal import SignalError, capture_sources, parse_capture
 from giamsat.contract import logs, record
 from giamsat.contract.config import ConfigError
+
+if TYPE_CHECKING:
+    from giamsat.agent.probe import Probe
 
 
 def cmd_identity(args: argparse.Namespace) -> int:
@@ -29,7 +32,7 @@ def cmd_identity(args: argparse.Namespace) -> int:
     return 0
 
 
-def _probe(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _probe(args: argparse.Namespace) -> Probe:
     from giamsat.agent.probe import Probe
 
     return Probe(settings.load(args.config))
@@ -166,7 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def command(name: str, handler, help: str) -> argparse.ArgumentParser:  # type: ignore[no-untyped-def]
+    def command(
+        name: str, handler: Callable[[argparse.Namespace], int], help: str
+    ) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help, description=help)
         p.set_defaults(handler=handler)
         return p

@@ -74,7 +74,7 @@ def own_server_client(
         "d": 0.0,
     }
 
-    class OwnServerSpeedtest(speedtest.Speedtest):  # type: ignore[misc, name-defined]
+    class OwnServerSpeedtest(speedtest.Speedtest):  # type: ignore[name-defined]
         def get_config(self) -> dict[str, Any]:
             self.config.update(mini_config(length_s))
             self.lat_lon = (0.0, 0.0)
