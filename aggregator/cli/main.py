@@ -17,6 +17,7 @@ from giamsat.aggregator.cli import (
     broker,
     cases,
     compliance,
+    coverage,
     db,
     deadletter,
     evidence,
@@ -31,7 +32,19 @@ from giamsat.aggregator.store.tokens import TokenError
 from giamsat.contract import logs
 from giamsat.contract.config import ConfigError
 
-GROUPS = (db, areas, compliance, cases, serve, probes, broker, tokens, evidence, deadletter)
+GROUPS = (
+    db,
+    areas,
+    coverage,
+    compliance,
+    cases,
+    serve,
+    probes,
+    broker,
+    tokens,
+    evidence,
+    deadletter,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

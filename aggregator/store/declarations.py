@@ -1,0 +1,283 @@
+"""Declared service areas: what each operator says it covers, and at what speeds.
+
+QCVN 81 and QCVN 126 judge an operator *within the service area it declared*;
+Annex B of both obliges it to publish that area as a digital map with its
+declared speeds. A declaration is one published file (GeoJSON or KML) for one
+operator and technology, in force from a date. Each feature of the file is a
+zone; a zone may carry its own declared speeds (``vd``, ``vu``, ``vdmin`` in
+Mbit/s, as properties or KML ExtendedData), else the speeds given on import
+apply. The zones are stored as H3 cells at the rollup resolution (a cell
+belongs to a zone when its centre lies inside), with the file's SHA-256, so a
+verdict can name exactly the declaration it used.
+
+A new declaration ends the one in force before it: importing one valid from
+D closes the previous declaration of that operator and technology on D - 1.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import warnings
+import xml.etree.ElementTree
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import defusedxml
+import defusedxml.ElementTree
+import h3
+import psycopg
+import shapely.geometry
+import shapely.validation
+
+from giamsat.aggregator.store.columns import H3_RESOLUTION
+from giamsat.contract.config import ConfigError
+
+TECHNOLOGIES = ("4G", "5G")
+SPEEDS = ("vd", "vu", "vdmin")
+# Mbit/s; a declaration names at most kbit/s (0.256 for 256 kbit/s).
+MAX_SPEED = Decimal(100_000)
+SPEED_STEP = Decimal("0.001")
+
+
+@dataclass(frozen=True)
+class Zone:
+    """One feature of a declaration: its name, declared speeds and H3 cells."""
+
+    index: int
+    name: str
+    speeds: dict[str, Decimal]
+    cells: frozenset[str] = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Declaration:
+    sha256: str
+    operator: str
+    technology: str
+    valid_from: date
+    valid_to: date | None
+    file_name: str
+    zones: int
+    cells: int
+
+
+def parse_speed(where: str, value: object) -> Decimal:
+    """A declared speed in Mbit/s, exactly as written (``2.5``, ``0.256``, ``16``).
+
+    A mistake is a ConfigError naming ``where``: not a number, not positive,
+    or finer than 1 kbit/s.
+    """
+    try:
+        speed = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ConfigError(where, str(value), "is not a number") from None
+    if not speed.is_finite() or speed <= 0 or speed > MAX_SPEED:
+        raise ConfigError(where, str(value), "must be a speed in Mbit/s")
+    if speed != speed.quantize(SPEED_STEP):
+        raise ConfigError(where, str(value), "is more precise than 1 kbit/s")
+    return speed
+
+
+def _features_geojson(path: Path, text: str) -> Iterator[tuple[str, Mapping[str, Any], Any]]:
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise ConfigError(path, "-", f"not valid GeoJSON ({exc})") from None
+    if isinstance(data, dict) and data.get("type") == "Feature":
+        data = {"type": "FeatureCollection", "features": [data]}
+    features = data.get("features") if isinstance(data, dict) else None
+    if not isinstance(features, list):
+        raise ConfigError(path, "features", "a FeatureCollection (or one Feature) is required")
+    for i, feature in enumerate(features):
+        if not isinstance(feature, dict):
+            raise ConfigError(path, f"feature {i + 1}", "is not a GeoJSON Feature")
+        props = feature.get("properties") or {}
+        name = props.get("name") or props.get("ten") or f"feature {i + 1}"
+        yield str(name), props, feature.get("geometry")
+
+
+def _features_kml(path: Path, data: bytes) -> Iterator[tuple[str, Mapping[str, Any], Any]]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # fastkml warns when lxml is missing
+        from fastkml import kml
+
+    # lxml recovers from broken XML, so a truncated file would lose its last
+    # zones silently: check it is well-formed (and free of entity tricks) first.
+    try:
+        defusedxml.ElementTree.fromstring(data)
+    except (defusedxml.DefusedXmlException, xml.etree.ElementTree.ParseError) as exc:
+        raise ConfigError(path, "-", f"not valid KML ({exc})") from None
+    try:
+        # Bytes, not text: an XML declaration naming its encoding is only valid on bytes.
+        document = kml.KML.parse(io.BytesIO(data))
+    except Exception as exc:  # fastkml raises a variety of parser errors
+        raise ConfigError(path, "-", f"not valid KML ({exc})") from None
+
+    def placemarks(node: Any) -> Iterator[Any]:
+        for child in getattr(node, "features", None) or []:
+            if hasattr(child, "geometry"):
+                yield child
+            yield from placemarks(child)
+
+    for i, mark in enumerate(placemarks(document)):
+        props: dict[str, Any] = {}
+        if mark.extended_data is not None:
+            for element in mark.extended_data.elements:
+                if getattr(element, "name", None) is not None:
+                    props[element.name] = element.value
+        geometry = mark.geometry.__geo_interface__ if mark.geometry is not None else None
+        yield str(mark.name or f"placemark {i + 1}"), props, geometry
+
+
+def read_zones(
+    path: Path, data: bytes, defaults: Mapping[str, Decimal] | None = None
+) -> list[Zone]:
+    """The zones of a declaration file (GeoJSON or KML), each with its speeds and cells.
+
+    Every mistake names the file and the feature: an unreadable file, a
+    geometry that is not a valid polygon, a speed that is not a number, a zone
+    with no cell, a cell claimed by two zones.
+    """
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(path, "-", "is not UTF-8 text") from None
+    is_kml = path.suffix.lower() == ".kml" or text.lstrip().startswith("<")
+    features = _features_kml(path, data) if is_kml else _features_geojson(path, text)
+    zones: list[Zone] = []
+    owner: dict[str, str] = {}
+    for index, (name, props, geometry) in enumerate(features):
+        where = f"feature {index + 1} ({name})"
+        if not isinstance(geometry, dict) or geometry.get("type") not in (
+            "Polygon",
+            "MultiPolygon",
+        ):
+            kind = geometry.get("type") if isinstance(geometry, dict) else geometry
+            raise ConfigError(path, where, f"a zone must be a Polygon or MultiPolygon, not {kind}")
+        try:
+            shape = shapely.geometry.shape(geometry)
+        except Exception as exc:  # shapely reports malformed coordinates in several ways
+            raise ConfigError(path, where, f"unreadable geometry ({exc})") from None
+        if not shape.is_valid:
+            reason = shapely.validation.explain_validity(shape)
+            raise ConfigError(path, where, f"invalid polygon: {reason}")
+        speeds = dict(defaults or {})
+        for key in SPEEDS:
+            if props.get(key) not in (None, ""):
+                speeds[key] = parse_speed(f"{path}: {where}: {key}", props[key])
+        cells = frozenset(h3.geo_to_cells(shape.__geo_interface__, H3_RESOLUTION))
+        if not cells:
+            raise ConfigError(path, where, "covers no H3 cell centre (a zone under 0.7 km²?)")
+        for cell in cells:
+            if cell in owner:
+                raise ConfigError(path, where, f"overlaps {owner[cell]} (cell {cell})")
+            owner[cell] = where
+        zones.append(Zone(index, name, speeds, cells))
+    if not zones:
+        raise ConfigError(path, "features", "the file holds no zone")
+    return zones
+
+
+def import_declaration(
+    conn: psycopg.Connection,
+    path: Path,
+    *,
+    operator: str,
+    technology: str,
+    valid_from: date,
+    valid_to: date | None = None,
+    speeds: Mapping[str, Decimal] | None = None,
+) -> tuple[Declaration, list[Declaration]]:
+    """Store a declaration file; returns it and the declarations it ended.
+
+    The same file imported twice is refused (its SHA-256 is its identity), as
+    is one that would start before or on the day a stored declaration of the
+    same operator and technology starts.
+    """
+    if technology not in TECHNOLOGIES:
+        raise ConfigError("--technology", technology, f"must be one of {', '.join(TECHNOLOGIES)}")
+    if valid_to is not None and valid_to < valid_from:
+        raise ConfigError("--valid-to", valid_to.isoformat(), "is before --valid-from")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(path, "-", f"cannot be read ({exc.strerror or exc})") from None
+    sha256 = hashlib.sha256(data).hexdigest()
+    zones = read_zones(path, data, speeds)
+    with conn.transaction(), conn.cursor() as cur:
+        if cur.execute("SELECT 1 FROM declarations WHERE sha256 = %s", (sha256,)).fetchone():
+            raise ConfigError(path, "-", f"already imported (SHA-256 {sha256})")
+        later = cur.execute(
+            "SELECT file_name, valid_from FROM declarations WHERE operator = %s"
+            " AND technology = %s AND valid_from >= %s ORDER BY valid_from LIMIT 1",
+            (operator, technology, valid_from),
+        ).fetchone()
+        if later is not None:
+            raise ConfigError(
+                "--valid-from",
+                valid_from.isoformat(),
+                f"{operator} {technology} already has {later[0]} in force from {later[1]}",
+            )
+        ended = cur.execute(
+            "UPDATE declarations SET valid_to = %s WHERE operator = %s AND technology = %s"
+            " AND (valid_to IS NULL OR valid_to >= %s) RETURNING sha256",
+            (valid_from - timedelta(days=1), operator, technology, valid_from),
+        ).fetchall()
+        cur.execute(
+            "INSERT INTO declarations (sha256, operator, technology, valid_from, valid_to,"
+            " file_name) VALUES (%s, %s, %s, %s, %s, %s)",
+            (sha256, operator, technology, valid_from, valid_to, path.name),
+        )
+        for zone in zones:
+            cur.execute(
+                "INSERT INTO declaration_zones (declaration, zone, name, vd_mbps, vu_mbps,"
+                " vdmin_mbps) VALUES (%s, %s, %s, %s, %s, %s)",
+                (sha256, zone.index, zone.name, *(zone.speeds.get(k) for k in SPEEDS)),
+            )
+        with cur.copy("COPY declaration_cells (declaration, zone, h3) FROM STDIN") as copy:
+            for zone in zones:
+                for cell in sorted(zone.cells):
+                    copy.write_row((sha256, zone.index, cell))
+    stored = get(conn, sha256)
+    assert stored is not None
+    return stored, [d for (s,) in ended if (d := get(conn, s)) is not None]
+
+
+_SELECT = (
+    "SELECT d.sha256, d.operator, d.technology, d.valid_from, d.valid_to, d.file_name,"
+    " (SELECT count(*) FROM declaration_zones z WHERE z.declaration = d.sha256),"
+    " (SELECT count(*) FROM declaration_cells c WHERE c.declaration = d.sha256)"
+    " FROM declarations d"
+)
+
+
+def get(conn: psycopg.Connection, sha256: str) -> Declaration | None:
+    row = conn.execute(_SELECT + " WHERE d.sha256 = %s", (sha256,)).fetchone()
+    return Declaration(*row) if row else None
+
+
+def list_declarations(conn: psycopg.Connection, operator: str | None = None) -> list[Declaration]:
+    """Every stored declaration, by operator, technology and start."""
+    where, params = ("", ()) if operator is None else (" WHERE d.operator = %s", (operator,))
+    rows = conn.execute(
+        _SELECT + where + " ORDER BY d.operator, d.technology, d.valid_from", params
+    ).fetchall()
+    return [Declaration(*row) for row in rows]
+
+
+def in_force(
+    conn: psycopg.Connection, operator: str, technology: str, day: date
+) -> Declaration | None:
+    """The declaration of ``operator`` for ``technology`` in force on ``day``, if any."""
+    row = conn.execute(
+        _SELECT + " WHERE d.operator = %s AND d.technology = %s AND d.valid_from <= %s"
+        " AND (d.valid_to IS NULL OR d.valid_to >= %s) ORDER BY d.valid_from DESC LIMIT 1",
+        (operator, technology, day, day),
+    ).fetchone()
+    return Declaration(*row) if row else None
