@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo stop test lint typecheck deps bench-accuracy bench-footprint bench-ingest bench-query bench-map clean
+.PHONY: demo stop test test-unit lint typecheck deps bench-accuracy bench-footprint bench-ingest bench-query bench-map clean
 
 demo: deps
 	$(BIN)/python -m demo up
@@ -16,6 +16,12 @@ stop:
 # The type check runs first: CI runs `make test`, so a type error fails it.
 test: deps typecheck
 	$(BIN)/pytest -q
+
+# Unit tests only (no service started). As root they run in a network namespace
+# without even loopback, which proves they need no network.
+test-unit: deps
+	@if [ "$$(id -u)" -eq 0 ] && command -v unshare >/dev/null; then \
+		unshare --net $(BIN)/pytest -q -m unit; else $(BIN)/pytest -q -m unit; fi
 
 lint: deps
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
