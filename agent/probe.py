@@ -113,7 +113,9 @@ class Probe:
 
         The child hands back JSON, so the results come back as the record's
         sections (``lat``, ``dl``, ``ul``, ``access``), with the ``bytes``
-        the transfers cost and the ``errors`` they met.
+        the transfers cost and the ``errors`` they met. Every transfer tried
+        leaves a section with its ``outcome``; the cycle's access sample is the
+        download's, and the upload runs only after a download without fault.
         """
         errors: list[str] = []
         lat = self.latency.measure()

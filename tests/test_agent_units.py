@@ -179,8 +179,19 @@ def test_a_cycle_writes_typed_results_as_the_records_sections(tmp_path, monkeypa
         "method": "giamsat-http",
         "server": "speed.example",
         "stop": "stable",
+        "outcome": "completed",
     }
-    assert "ul" not in signed  # a failed transfer has no figures to stand by
+    # A transfer that started and failed is a dropped transfer: its cost and
+    # circumstances are kept, but it has no rate to stand by.
+    assert signed["ul"] == {
+        "bytes": 1_000,
+        "dur_s": 0.5,
+        "streams": 4,
+        "method": "giamsat-http",
+        "server": "speed.example",
+        "stop": "error",
+        "outcome": "dropped",
+    }
     assert signed["access"] == {"ok": True, "dur_s": 0.042}
     assert signed["errors"] == ["ul_failed"]
     assert probe.budget.used == 9_001_000  # what both transfers cost the SIM

@@ -34,7 +34,7 @@ def test_speedtest_cli_download_and_upload(server: tuple[str, SpeedStats]) -> No
     assert down.streams == 8
     assert down.access.ok is True
     assert down.server == "127.0.0.1"
-    assert down.section() is not None and down.section()["mbps"] == down.mbps
+    assert down.section()["mbps"] == down.mbps and down.section()["outcome"] == "completed"
 
     before = stats.up_bytes
     up = method.measure("ul")
@@ -53,7 +53,8 @@ def test_unreachable_server_is_an_error_result() -> None:
     result = method.measure("dl")
     assert result.access.ok is False
     assert result.error
-    assert result.mbps is None and result.section() is None
+    assert result.mbps is None and result.outcome == "not_started"
+    assert "mbps" not in result.section() and result.section()["outcome"] == "not_started"
 
 
 def test_config_mirrors_speedtest_net() -> None:

@@ -15,9 +15,11 @@ from typing import Any, Literal, Protocol
 
 from giamsat.agent import plugins
 from giamsat.contract.config import Section
+from giamsat.contract.schema import TRANSFER_OUTCOMES
 
 Direction = Literal["dl", "ul"]
 DIRECTIONS: tuple[Direction, ...] = ("dl", "ul")
+COMPLETED, DROPPED, NOT_STARTED = TRANSFER_OUTCOMES
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,8 @@ class TransferResult:
       ``done`` or ``error``; ``giamsat-http`` only);
     * ``error``: one line when the test failed or was cut short by a fault.
 
-    A figure that is not known is None.
+    A figure that is not known is None. :attr:`outcome` says what the
+    standards count (QCVN 81/126 §2.1.2 and §2.1.4).
     """
 
     method: str
@@ -61,19 +64,39 @@ class TransferResult:
     stop: str | None = None
     error: str | None = None
 
+    @property
+    def outcome(self) -> str:
+        """``completed``, ``dropped`` or ``not_started``: what §2.1.2 and §2.1.4 count.
+
+        A transfer *started* when its access succeeded (a first response byte
+        arrived); one that never did is an access failure (§2.1.2, counted from
+        the ``access`` section), not a drop. A started transfer that then met a
+        fault (a reset, a stall longer than the method's ``stall_s``, the
+        server failing mid-transfer) is *dropped* (§2.1.4). Stopping at the
+        configured time or byte limit is not a fault: the transfer completed.
+        """
+        if not self.access.ok:
+            return NOT_STARTED
+        return DROPPED if self.error is not None else COMPLETED
+
     def as_dict(self) -> dict[str, Any]:
         """Every figure known, access and error included: what benchmarks and diagnostics show."""
         return {k: v for k, v in asdict(self).items() if v is not None}
 
-    def section(self) -> dict[str, Any] | None:
-        """The record's ``dl``/``ul`` section: measured figures only, None without a rate.
+    def section(self) -> dict[str, Any]:
+        """The record's ``dl``/``ul`` section: the outcome, and the figures it can stand by.
 
-        The access sample is a section of its own and the error goes to the
-        record's ``errors``; a test that failed has no figures to stand by.
+        Every transfer the probe attempted leaves a section, so the aggregator
+        can count drops (§2.1.4). Only a completed transfer has a rate: one cut
+        short by a fault, or never started, keeps its cost (``bytes``) and its
+        circumstances but no ``mbps``. The access sample is a section of its
+        own and the error goes to the record's ``errors``.
         """
-        if self.error is not None or self.mbps is None:
-            return None
-        return {k: v for k, v in self.as_dict().items() if k != "access"}
+        outcome = self.outcome
+        figures = {k: v for k, v in self.as_dict().items() if k not in ("access", "error")}
+        if outcome != COMPLETED:
+            figures.pop("mbps", None)
+        return {**figures, "outcome": outcome}
 
 
 class ThroughputMethod(Protocol):

@@ -23,6 +23,12 @@ One test, in either direction:
    ``early_stop``), ``max_bytes`` handed out (a budget shared by all requests,
    pre-test included, so the cap is never exceeded), or ``max_s`` (no request
    is started that would end after it; anything still running then is cut).
+5. **Drops.** Once the access succeeded, the transfer has started; from then
+   on a connection that moves no byte for ``stall_s`` (every data socket
+   carries that timeout), is reset, or gets a wrong answer from the server
+   ends the test as *dropped* (QCVN §2.1.4). Being cut at ``max_s`` is our
+   own limit, not a drop: a stall shorter than ``stall_s`` when ``max_s``
+   comes is not one either.
 
 The bytes the application moves are what is counted and budgeted, but the
 rate is sampled from the kernel's own counters (Linux's TCP_INFO: bytes
@@ -131,6 +137,8 @@ class GiamsatHttp:
         self.early_stop = options.bool("early_stop", True)
         self.request_s = options.float("request_s", 0.5, min=0.05, max=5.0)
         self.timeout_s = options.float("timeout_s", 10.0, min=0.5, max=120.0)
+        # A started transfer that moves nothing for this long is dropped (§2.1.4).
+        self.stall_s = options.float("stall_s", 5.0, min=0.5, max=120.0)
         self._payload = memoryview(os.urandom(PAYLOAD + SEND_SIZE))
 
     # -- connections and single requests ---------------------------------
@@ -185,6 +193,22 @@ class GiamsatHttp:
     ) -> None:
         (self._get if direction == "dl" else self._post)(conn, size, stream)
 
+    def _carry_data(self, conn: http.client.HTTPConnection) -> None:
+        """From now on a read or write on ``conn`` waiting ``stall_s`` is a stall.
+
+        Connecting and the access request wait up to ``timeout_s``; data must
+        keep moving. ``conn.timeout`` also covers a reconnection by http.client.
+        """
+        conn.timeout = self.stall_s
+        if conn.sock is not None:
+            conn.sock.settimeout(self.stall_s)
+
+    def _fault(self, exc: Exception) -> str:
+        """One line for a fault that dropped a started transfer."""
+        if isinstance(exc, TimeoutError):
+            return f"stalled: nothing moved for {self.stall_s:g} s"
+        return f"{type(exc).__name__}: {exc}"
+
     # -- the test ----------------------------------------------------------
 
     def _open(self, stream: _Stream) -> None:
@@ -223,6 +247,7 @@ class GiamsatHttp:
         began, moved_before = start, 0
         try:
             self._ping(pre.conn, pre)
+            self._carry_data(pre.conn)
             for opener in openers:
                 opener.join(timeout=self.timeout_s)
             began, moved_before = time.monotonic(), _moved(direction, pre)
@@ -235,7 +260,8 @@ class GiamsatHttp:
             if timer.finished.is_set() and access is not None and moved > 0:
                 rate = moved / max(time.monotonic() - began, 1e-6)
                 return self._slow_link(pre.bytes, rate, start, access)
-            return self._failure(f"pre-test: {exc}", access, pre.bytes)
+            reason = self._fault(exc) if isinstance(exc, TimeoutError) else str(exc)
+            return self._failure(f"pre-test: {reason}", access, pre.bytes)
         finally:
             timer.cancel()
         # Includes one round trip for the request, so it errs low; request sizes
@@ -290,6 +316,7 @@ class GiamsatHttp:
             try:
                 if stream.conn is None:
                     stream.conn = self._connect()
+                self._carry_data(stream.conn)
                 while not stop.is_set():
                     per_stream = rate["bps"] / self.streams
                     wanted = int(min(per_stream * self.request_s, 2 * stream.last_request))
@@ -303,7 +330,7 @@ class GiamsatHttp:
                     self._transfer(direction, stream.conn, size, stream)
             except (OSError, http.client.HTTPException, TransferError, ValueError) as exc:
                 if not cut.is_set():
-                    stream.error = f"{type(exc).__name__}: {exc}"
+                    stream.error = self._fault(exc)
                 stop.set()
             finally:
                 # The connection stays open until the last sample has read its counters.

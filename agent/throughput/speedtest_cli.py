@@ -17,6 +17,12 @@ itself, so nothing is fetched from speedtest.net.
 
 The library is an optional agent dependency, imported only when this method
 runs; without it the method reports an error instead of failing the probe.
+
+Dropped transfers (QCVN §2.1.4): the library's threads swallow their own
+errors and timeouts, so a stalled or reset request only ends early and the
+rate comes out lower. What this method can see is a test that raised or
+moved no byte after a successful access; it reports those as dropped.
+``giamsat-http`` sees every fault and stall (``stall_s``).
 """
 
 from __future__ import annotations
@@ -145,14 +151,21 @@ class SpeedtestCli:
             self._client = None
             return failure(self.name, "no answer from the test server", moved=0, server=server)
         began = time.monotonic()
-        if direction == "dl":
-            bps = client.download(threads=self.threads)
-            moved = client.results.bytes_received
-            streams = self.threads or client.config["threads"]["download"]
-        else:
-            bps = client.upload(threads=self.threads)
-            moved = client.results.bytes_sent
-            streams = self.threads or client.config["threads"]["upload"]
+        try:
+            if direction == "dl":
+                bps = client.download(threads=self.threads)
+                moved = client.results.bytes_received
+                streams = self.threads or client.config["threads"]["download"]
+            else:
+                bps = client.upload(threads=self.threads)
+                moved = client.results.bytes_sent
+                streams = self.threads or client.config["threads"]["upload"]
+        except (speedtest.SpeedtestException, OSError) as exc:
+            # Started (the server answered) and then failed: a dropped transfer.
+            self._client = None
+            return failure(
+                self.name, f"{type(exc).__name__}: {exc}", access_s=access_s, server=server
+            )
         return TransferResult(
             method=self.name,
             access=Access(True, access_s),

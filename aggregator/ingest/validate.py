@@ -30,7 +30,14 @@ import orjson
 
 from giamsat.aggregator.store.values import Accepted, ProbeKey, Rejected
 from giamsat.contract import record as rec
-from giamsat.contract.schema import ENVIRONMENTS, FIELDS, NUMBER, SECTIONS, TECHNOLOGIES
+from giamsat.contract.schema import (
+    ENVIRONMENTS,
+    FIELDS,
+    NUMBER,
+    SECTIONS,
+    TECHNOLOGIES,
+    TRANSFER_OUTCOMES,
+)
 
 PROBE_ID = rec.PROBE_ID_PATTERN
 
@@ -120,6 +127,13 @@ def check_schema(record: Any) -> None:
     tech = (record.get("net") or {}).get("tech")
     if tech is not None and tech not in TECHNOLOGIES:
         raise _Invalid("out_of_range", f"net.tech={tech!r} is not one of {', '.join(TECHNOLOGIES)}")
+    for section in ("dl", "ul"):
+        outcome = (record.get(section) or {}).get("outcome")
+        if outcome is not None and outcome not in TRANSFER_OUTCOMES:
+            raise _Invalid(
+                "out_of_range",
+                f"{section}.outcome={outcome!r} is not one of {', '.join(TRANSFER_OUTCOMES)}",
+            )
 
 
 def _plain_floats(value: dict[str, Any] | list[Any]) -> bool:

@@ -30,6 +30,16 @@ FIELDS: dict[tuple[str, str], tuple[tuple[type, ...], float | None, float | None
     ("sig", "sinr_db"): (NUMBER, -23, 40),
     ("sig", "rssi_dbm"): (NUMBER, -130, 0),
     ("sig", "pci"): ((int,), 0, 1007),
+    # The NR leg of an NR-NSA record (``sig`` is the LTE anchor): 5G is judged on
+    # it, so it is checked like the anchor. Ranges are what a UE can report:
+    # 3GPP TS 38.133 §10.1.6 (L3 SS-RSRP), §10.1.11 (SS-RSRQ), §10.1.16
+    # (SS-SINR); NR PCI (TS 38.211 §7.4.2.1) and NR-ARFCN (TS 38.104 §5.4.2.1).
+    ("sig", "nr_rsrp_dbm"): (NUMBER, -156, -31),
+    ("sig", "nr_rsrq_db"): (NUMBER, -43, 20),
+    ("sig", "nr_sinr_db"): (NUMBER, -23, 40),
+    ("sig", "nr_pci"): ((int,), 0, 1007),
+    ("sig", "nr_arfcn"): ((int,), 0, 3_279_165),
+    ("sig", "nr_band"): ((str,), None, None),
     ("lat", "n"): ((int,), 0, 10_000),
     ("lat", "rtt_ms_p50"): (NUMBER, 0, 60_000),
     ("lat", "jitter_ms"): (NUMBER, 0, 60_000),
@@ -42,6 +52,8 @@ FIELDS: dict[tuple[str, str], tuple[tuple[type, ...], float | None, float | None
     ("ul", "bytes"): ((int,), 0, 10**12),
     ("ul", "dur_s"): (NUMBER, 0, 3600),
     ("ul", "streams"): ((int,), 1, 64),
+    ("dl", "outcome"): ((str,), None, None),
+    ("ul", "outcome"): ((str,), None, None),
     ("access", "ok"): ((bool,), None, None),
     ("access", "dur_s"): (NUMBER, 0, 600),
     ("health", "spool_queued"): ((int,), 0, 10**9),
@@ -53,3 +65,7 @@ FIELDS: dict[tuple[str, str], tuple[tuple[type, ...], float | None, float | None
 SECTIONS = ("loc", "net", "sig", "lat", "dl", "ul", "access", "health")
 # Where a sample was taken: the standards' sampling rules count each.
 ENVIRONMENTS = ("indoor", "outdoor_fixed", "outdoor_mobile")
+# What became of a download or upload test (``dl.outcome``, ``ul.outcome``): it
+# completed; it started (its access succeeded) and then failed, a dropped data
+# transfer (QCVN §2.1.4); or it never started, an access failure (§2.1.2).
+TRANSFER_OUTCOMES = ("completed", "dropped", "not_started")
