@@ -121,16 +121,21 @@ def probe_records(args: tuple[int, int, float]) -> tuple[str, str, list[bytes]]:
             )  # fmt: skip
         else:
             throughput = i % 10 == 0
+            rsrp, rsrq, sinr = rng.randint(-125, -70), rng.randint(-20, -5), rng.uniform(-5, 25)
+            sig: dict[str, object] = {
+                "rsrp_dbm": rsrp, "rsrq_db": rsrq, "sinr_db": round(sinr, 1),
+                "pci": rng.randint(0, 503), "cell": f"0x{rng.getrandbits(28):07X}",
+                "tac": "0x3AC9", "band": "B3",
+            }  # fmt: skip
+            if tech == "NR-NSA":
+                # The NR leg 5G is judged on, beside the LTE anchor (heard stronger).
+                sig |= {"nr_rsrp_dbm": rsrp - 6, "nr_rsrq_db": rsrq,
+                        "nr_sinr_db": round(sinr, 1), "nr_band": "n78"}  # fmt: skip
             rec = record.build(
                 probe,
                 loc=loc,
                 net={"service": True, "mcc": 452, "mnc": mnc, "tech": tech, "op": op},
-                sig={
-                    "rsrp_dbm": rng.randint(-125, -70), "rsrq_db": rng.randint(-20, -5),
-                    "sinr_db": round(rng.uniform(-5, 25), 1), "pci": rng.randint(0, 503),
-                    "cell": f"0x{rng.getrandbits(28):07X}", "tac": "0x3AC9",
-                    "band": "n78" if tech == "NR-NSA" else "b3",
-                },
+                sig=sig,
                 lat={
                     "target": "speed.example.vn", "method": "icmp", "n": 20,
                     "rtt_ms_p50": round(rng.uniform(15, 90), 1),

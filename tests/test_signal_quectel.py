@@ -267,6 +267,66 @@ def test_nsa_multiline_quoted_in_mmcli_command_output() -> None:
     assert sig["tx_power_dbm"] == 18.0
 
 
+def test_nsa_sinr_in_tenths_of_a_db_is_scaled() -> None:
+    # libqmi pull request 2: an RM500Q in NSA; qmicli gave the NR leg SNR 18.5 dB,
+    # RSRP -75 dBm, RSRQ -11 dB while the AT reply printed 180 for its SINR.
+    reading = parse(fixture("quectel-qeng-nsa-sinr-tenths.txt"))
+    assert reading.net == {"service": True, "mcc": 1, "mnc": 1, "tech": "NR-NSA", "state": "NOCONN"}
+    sig = reading.sig or {}
+    assert {k: v for k, v in sig.items() if k.startswith("nr_")} == {
+        "nr_pci": 500,
+        "nr_rsrp_dbm": -75,
+        "nr_sinr_db": 18,
+        "nr_rsrq_db": -11,
+    }
+    assert (sig["rsrp_dbm"], sig["sinr_db"]) == (-70, 25)  # the LTE anchor is dB as printed
+    assert reading.errors == []
+
+
+@pytest.mark.parametrize(
+    ("printed", "sinr_db"),
+    [
+        ("15", 15),  # dB, as the manuals say
+        ("-23", -23),  # the ends of the SS-SINR reporting range are dB
+        ("40", 40),
+        ("185", 18.5),  # outside the range: tenths
+        ("-50", -5),
+        ("400", 40),
+        ("401", None),  # not a SINR in dB or in tenths: left out
+        ("-32768", None),
+    ],
+)
+def test_nsa_sinr_outside_the_reporting_range_is_read_as_tenths(
+    printed: str, sinr_db: float | None
+) -> None:
+    reading = parse(
+        '+QENG: "servingcell","CONNECT"\n'
+        '+QENG: "LTE","FDD",452,04,1A24A01,301,1275,3,5,5,3A89,-95,-12,-66,9,10,180,-\n'
+        f'+QENG:"NR5G-NSA",452,04,393,-97,{printed},-14,651840,78,12,1\n'
+    )
+    sig = reading.sig or {}
+    assert reading.net["tech"] == "NR-NSA"
+    assert sig.get("nr_sinr_db") == sinr_db
+    assert (sig["nr_rsrp_dbm"], sig["nr_rsrq_db"]) == (-97, -14)
+
+
+def test_nr_leg_value_outside_its_range_is_left_out_not_sent() -> None:
+    # Ingest refuses a record with an out-of-range value: the reading keeps the rest.
+    reading = parse(
+        '+QENG: "servingcell","CONNECT"\n'
+        '+QENG: "LTE","FDD",452,04,1A24A01,301,1275,3,5,5,3A89,-95,-12,-66,9,10,180,-\n'
+        '+QENG:"NR5G-NSA",452,04,1008,-32768,15,-14,651840,78,12,1\n'
+    )
+    sig = reading.sig or {}
+    assert reading.net["tech"] == "NR-NSA"
+    assert "nr_rsrp_dbm" not in sig and "nr_pci" not in sig
+    assert (sig["nr_sinr_db"], sig["nr_rsrq_db"], sig["rsrp_dbm"]) == (15, -14, -95)
+    assert reading.errors == [
+        "out_of_range: sig.nr_pci=1008 is outside [0, 1007], left out",
+        "out_of_range: sig.nr_rsrp_dbm=-32768 is outside [-156, -31], left out",
+    ]
+
+
 def test_reply_wrapped_after_marker_and_after_comma() -> None:
     reading = parse(fixture("quectel-qeng-lte-wrapped.txt"))
     assert reading.net["op"] == "Viettel"

@@ -75,6 +75,47 @@ def test_wrong_types_and_ranges():
     assert outcome(signed(errors="boom")).reason == "wrong_type"
 
 
+NSA_NET = {"service": True, "mcc": 452, "mnc": 2, "tech": "NR-NSA", "op": "VinaPhone"}
+NSA_SIG = {"rsrp_dbm": -93, "nr_rsrp_dbm": -89, "nr_rsrq_db": -11, "nr_sinr_db": 15,
+           "nr_pci": 393, "nr_arfcn": 651840, "nr_band": "n78"}  # fmt: skip
+
+
+def test_nr_leg_within_the_ts_38_133_reporting_ranges_is_accepted():
+    assert isinstance(outcome(signed(net=NSA_NET, sig=NSA_SIG)), Accepted)
+    ends = {"nr_rsrp_dbm": -156, "nr_rsrq_db": 20, "nr_sinr_db": -23, "nr_pci": 1007,
+            "nr_arfcn": 3279165}  # fmt: skip
+    assert isinstance(outcome(signed(net=NSA_NET, sig={**NSA_SIG, **ends})), Accepted)
+    ends = {"nr_rsrp_dbm": -31, "nr_rsrq_db": -43, "nr_sinr_db": 40, "nr_pci": 0, "nr_arfcn": 0}
+    assert isinstance(outcome(signed(net=NSA_NET, sig={**NSA_SIG, **ends})), Accepted)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        ("nr_rsrp_dbm", -30, "out_of_range"),  # SS-RSRP is reported up to -31 dBm
+        ("nr_rsrp_dbm", -156.5, "out_of_range"),
+        ("nr_rsrp_dbm", -32768, "out_of_range"),  # a modem's "unknown"
+        ("nr_rsrq_db", -43.5, "out_of_range"),
+        ("nr_rsrq_db", 20.5, "out_of_range"),
+        ("nr_sinr_db", 180, "out_of_range"),  # tenths of a dB sent as dB
+        ("nr_sinr_db", -23.5, "out_of_range"),
+        ("nr_pci", 1008, "out_of_range"),
+        ("nr_pci", -1, "out_of_range"),
+        ("nr_arfcn", 3279166, "out_of_range"),
+        ("nr_arfcn", -1, "out_of_range"),
+        ("nr_rsrp_dbm", "-89", "wrong_type"),
+        ("nr_pci", 393.0, "wrong_type"),
+        ("nr_arfcn", True, "wrong_type"),
+        ("nr_band", 78, "wrong_type"),
+    ],
+)
+def test_nr_leg_is_range_checked_like_the_anchor(field, value, reason):
+    result = outcome(signed(net=NSA_NET, sig={**NSA_SIG, field: value}))
+    assert isinstance(result, Rejected)
+    assert result.reason == reason
+    assert f"sig.{field}" in result.detail
+
+
 def test_topic_must_name_the_record_probe():
     result = outcome(signed(), topic="giamsat/v1/probes/p2/records")
     assert result.reason == "topic_mismatch"

@@ -9,6 +9,12 @@ before RSRQ. Replies arrive with command echo, CR/LF, ``OK``, log prefixes,
 line breaks after ``+QENG:``, or quoted inside ``mmcli --command`` output; the
 parser looks for the ``+QENG:`` records wherever they are.
 
+The NR5G-NSA line's SINR is in dB on most firmware but in tenths of a dB on
+some (see :func:`_nsa_sinr`). A value outside the record's physical ranges
+(:data:`giamsat.contract.schema.FIELDS`, e.g. a ``-32768`` "unknown") is left
+out with an error rather than sent, since ingest would refuse the whole record
+for it and the finding it carries (coverage, or no service) would be lost.
+
 States: ``SEARCH`` (no cell: no service), ``LIMSRV`` (camped without
 registration, emergency calls only: no service, but the cell's signal is a
 real measurement), ``NOCONN`` (registered, idle) and ``CONNECT``.
@@ -35,6 +41,7 @@ from giamsat.agent.signal.atport import (
     value_at,
 )
 from giamsat.agent.signal.operators import operator_name
+from giamsat.contract.schema import FIELDS
 
 QENG = "+QENG:"
 LTE_RATS = ("LTE", "CAT-M", "EMTC", "CAT-NB", "NBIOT")
@@ -43,6 +50,18 @@ SERVICE_STATES = ("NOCONN", "CONNECT")
 LTE_BW_MHZ = {0: 1.4, 1: 3, 2: 5, 3: 10, 4: 15, 5: 20}
 NR_BW_MHZ = {0: 5, 1: 10, 2: 15, 3: 20, 4: 25, 5: 30, 6: 40, 7: 50, 8: 60, 9: 70, 10: 80}
 NR_BW_MHZ |= {11: 90, 12: 100, 13: 200, 14: 400}
+
+
+def _bounds(field: str) -> tuple[float, float]:
+    """The physical range the record schema gives a numeric ``sig`` field."""
+    _, low, high = FIELDS[("sig", field)]
+    if low is None or high is None:
+        raise ValueError(f"sig.{field} has no range in the record schema")
+    return low, high
+
+
+# SS-SINR a UE can report, in dB (3GPP TS 38.133 §10.1.16): the NR leg's range check.
+SS_SINR_MIN_DB, SS_SINR_MAX_DB = _bounds("nr_sinr_db")
 
 
 def _band(values: list[str], index: int, prefix: str) -> str | None:
@@ -103,13 +122,37 @@ def _nr_sa(v: list[str]) -> dict[str, Any]:
     )
 
 
+def _nsa_sinr(value: int | float | None) -> int | float | None:
+    """The NR5G-NSA line's SINR in dB, whether the firmware prints dB or tenths of a dB.
+
+    The manuals say dB, but some RM500Q firmware prints tenths: one reply
+    read ``180`` while QMI, asked at the same time, gave 18.5 dB (libqmi
+    pull request 2, an RM500Q on a test network in NSA; our fixture
+    ``quectel-qeng-nsa-sinr-tenths.txt``). The rule: a value a UE can
+    report as SS-SINR (-23 to 40 dB) is dB; one outside that range is no
+    SINR in dB, so it is read as tenths when that lands inside the range,
+    and left out when even that does not. ``180`` is thus 18 dB, the other
+    readings (``180 * 0.2 - 20`` = 16 dB, as LTE SINR on some Quectel
+    modules) further from QMI's value. A firmware in tenths that measures
+    -2.3 to 4.0 dB prints -23 to 40, which this reads as dB; no verdict
+    reads SINR (5G is judged on SS-RSRP), so that can mislead a display,
+    never a judgement.
+    """
+    if value is None or SS_SINR_MIN_DB <= value <= SS_SINR_MAX_DB:
+        return value
+    tenths = value / 10
+    if not SS_SINR_MIN_DB <= tenths <= SS_SINR_MAX_DB:
+        return None
+    return int(tenths) if float(tenths).is_integer() else tenths
+
+
 def _nr_nsa(v: list[str]) -> dict[str, Any]:
     """MCC,MNC,PCI,RSRP,SINR,RSRQ,ARFCN,band,NR_DL_bw,scs: SINR before RSRQ here."""
     return _drop_none(
         {
             "pci": number_at(v, 2),
             "rsrp_dbm": number_at(v, 3),
-            "sinr_db": number_at(v, 4),
+            "sinr_db": _nsa_sinr(number_at(v, 4)),
             "rsrq_db": number_at(v, 5),
             "arfcn": number_at(v, 6),
             "band": _band(v, 7, "n"),
@@ -147,6 +190,22 @@ def _gsm(v: list[str]) -> dict[str, Any]:
             "rxlev_dbm": number_at(v, 7),
         }
     )
+
+
+def _physical(sig: dict[str, Any], errors: list[str]) -> dict[str, Any]:
+    """``sig`` without the values outside the record's physical ranges, each named in ``errors``."""
+    kept: dict[str, Any] = {}
+    for key, value in sig.items():
+        rule = FIELDS.get(("sig", key))
+        if rule is not None and isinstance(value, int | float):
+            _, low, high = rule
+            if low is not None and high is not None and not low <= value <= high:
+                errors.append(
+                    f"out_of_range: sig.{key}={value} is outside [{low}, {high}], left out"
+                )
+                continue
+        kept[key] = value
+    return kept
 
 
 def parse(text: str) -> SignalReading:
@@ -196,6 +255,8 @@ def parse(text: str) -> SignalReading:
         tech, sig = None, None
     mcc = sig.pop("mcc", None) if sig else None
     mnc = sig.pop("mnc", None) if sig else None
+    if sig:
+        sig = _physical(sig, errors)
 
     if state is None:
         service = sig is not None

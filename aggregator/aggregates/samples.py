@@ -18,11 +18,23 @@ from giamsat.contract.schema import ENVIRONMENTS
 
 UNKNOWN = "unknown"  # operator or environment the record did not state
 NO_TECH = "none"  # technology of a record without one (usually "no service")
+NR_NSA = "NR-NSA"  # judged on its NR leg (``nr_rsrp_dbm``), not on its LTE anchor
 
 
 @dataclass(frozen=True)
 class Sample:
-    """A measurement cycle; None means "not measured", never zero."""
+    """A measurement cycle; None means "not measured", never zero.
+
+    ``rsrp_dbm`` is the received level the sample's technology is judged on:
+    RSRP for LTE, SS-RSRP for NR. An NR-NSA record carries two levels, the
+    LTE anchor's (``sig.rsrp_dbm``) and the NR leg's (``sig.nr_rsrp_dbm``);
+    it is a 5G sample, so its level is the NR leg's. An NR-NSA record with
+    service but no NR leg reading has ``rsrp_dbm`` None and ``service``
+    True: it proves no SS-RSRP at or above any level, so the 5G radio
+    availability KPI must count it below the minimum level (in a rollup it is
+    ``records - no_service - rsrp_dbm.n``), while coverage maps, which
+    classify measured levels, leave it unrated.
+    """
 
     t: datetime
     probe: str
@@ -50,13 +62,17 @@ class Sample:
 
         Missing ``op``/``env`` become ``"unknown"`` and a missing ``tech`` becomes
         ``"none"``, so such samples are kept (and counted) but never attributed.
+        An NR-NSA row's level is its ``nr_rsrp_dbm`` (see the class docstring),
+        so every 5G judgement, from rollups, maps or the offline verifier, reads
+        SS-RSRP, whichever of them builds the sample.
         """
         t = row["t"]
+        tech = row.get("tech") or NO_TECH
         return cls(
             t=parse_timestamp(t) if isinstance(t, str) else t,
             probe=row["probe"],
             op=row.get("op") or UNKNOWN,
-            tech=row.get("tech") or NO_TECH,
+            tech=tech,
             env=row.get("env") or UNKNOWN,
             h3=row["h3"],
             # Only an explicit False is "no service": an unreported flag is not a dead zone.
@@ -66,5 +82,5 @@ class Sample:
             rtt_ms=row.get("rtt_ms"),
             access_ok=row.get("access_ok"),
             access_s=row.get("access_s"),
-            rsrp_dbm=row.get("rsrp_dbm"),
+            rsrp_dbm=row.get("nr_rsrp_dbm") if tech == NR_NSA else row.get("rsrp_dbm"),
         )

@@ -16,6 +16,8 @@ naming the record by its line number in ``records.jsonl`` and its id.
 
 Nothing here imports psycopg: the column mapping is
 :func:`giamsat.aggregator.store.columns.columns_of`, the same function ingest stores with.
+``records.csv`` shows an NR-NSA record's NR leg (``nr_*``) beside its LTE
+anchor, since the NR leg is what its 5G verdict counts.
 """
 
 from __future__ import annotations
@@ -43,8 +45,9 @@ NO_SIZE_LIMIT = 1 << 62
 
 CSV_COLUMNS: tuple[str, ...] = (
     "line", "id", "probe", "t", "lat", "lon", "h3", "env", "service", "mcc", "mnc", "tech",
-    "op", "rsrp_dbm", "rsrq_db", "sinr_db", "rtt_ms", "jitter_ms", "loss_pct", "dl_mbps",
-    "ul_mbps", "access_ok", "access_s", "errors", "sig_ed25519",
+    "op", "rsrp_dbm", "rsrq_db", "sinr_db", "nr_rsrp_dbm", "nr_rsrq_db", "nr_sinr_db",
+    "rtt_ms", "jitter_ms", "loss_pct", "dl_mbps", "ul_mbps", "access_ok", "access_s", "errors",
+    "sig_ed25519",
 )  # fmt: skip
 
 

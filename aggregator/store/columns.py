@@ -26,7 +26,9 @@ def columns_of(accepted: Accepted) -> dict[str, Any]:
 
     A record taken without service names no serving network; it is attributed
     to the operator of the probe's SIM (``net.sim_op``), because "this SIM had
-    no service here" is precisely the dead-zone finding.
+    no service here" is precisely the dead-zone finding. ``rsrp_dbm`` and its
+    neighbours are ``sig`` as sent, which in NR-NSA is the LTE anchor; the NR
+    leg is kept beside it in ``nr_*`` (DESIGN.md, "5G non-standalone").
     """
     r = accepted.record
     loc, net, sig = r.get("loc") or {}, r.get("net") or {}, r.get("sig") or {}
@@ -39,6 +41,9 @@ def columns_of(accepted: Accepted) -> dict[str, Any]:
         "mnc": net.get("mnc"), "tech": net.get("tech"), "op": net.get("op") or net.get("sim_op"),
         "rsrp_dbm": sig.get("rsrp_dbm"), "rsrq_db": sig.get("rsrq_db"),
         "sinr_db": sig.get("sinr_db"),
+        # An NR-NSA record's NR leg, which its 5G judgement reads (samples.py).
+        "nr_rsrp_dbm": sig.get("nr_rsrp_dbm"), "nr_rsrq_db": sig.get("nr_rsrq_db"),
+        "nr_sinr_db": sig.get("nr_sinr_db"),
         "rtt_ms": lat.get("rtt_ms_p50"), "jitter_ms": lat.get("jitter_ms"),
         "loss_pct": lat.get("loss_pct"), "dl_mbps": dl.get("mbps"), "ul_mbps": ul.get("mbps"),
         "access_ok": access.get("ok"), "access_s": access.get("dur_s"),
