@@ -1,7 +1,8 @@
 """A simulated probe fleet in four northern mountain provinces, for demos and tests.
 
-Fifty probes sit at real commune centres of Bắc Kạn, Cao Bằng, Hà Giang and
-Lào Cai (:mod:`demo.villages`); the ground they stand on is a cheap synthetic
+Fifty probes sit at real commune centres of Cao Bằng, Lào Cai, Thái Nguyên and
+Tuyên Quang, the provinces since 1 July 2025 that took in the former Bắc Kạn and
+Hà Giang (:mod:`demo.villages`); the ground they stand on is a cheap synthetic
 terrain with the real river valleys cut into it (:mod:`demo.terrain`); three
 operators' towers and a path-loss model with shadowing and terrain diffraction
 decide what each probe measures (:mod:`demo.radio`); and :mod:`demo.fleet`

@@ -20,11 +20,15 @@ import httpx
 
 from demo import fleet
 from demo.services import Mosquitto, Postgres, ServiceError, free_port
+from demo.villages import THAI_NGUYEN, address
 
 ROOT = Path(__file__).resolve().parent.parent
 STATE = Path(os.environ.get("GIAMSAT_STATE", ROOT / ".state")) / "demo"
 BIN = Path(sys.executable).parent
 PROBE_ID = "bk-pacnam-01"
+# Where config/agent.example.toml's static location puts this probe (22.1470 N,
+# 105.8348 E, the former Bắc Kạn town), addressed as since 1 July 2025.
+PROBE_VILLAGE = address(THAI_NGUYEN, "Phường Đức Xuân")
 
 
 def _ports() -> dict[str, int]:
@@ -161,7 +165,7 @@ def up(ci: bool = False) -> int:
     ident = json.loads(_run("giamsat-agent", "identity", "--json", "-c", str(agent_conf)))
     if not probe_pw.exists():
         _run("giamsat", "probes", "add", PROBE_ID, "--pubkey", ident["pubkey"],
-             "--village", "Pác Nặm, Bắc Kạn", "--password-file", str(probe_pw),
+             "--village", PROBE_VILLAGE, "--password-file", str(probe_pw),
              "-c", str(agg_conf))  # fmt: skip
         write_agent_config(str(probe_pw))
 
@@ -265,47 +269,45 @@ def _worst_case(
 ) -> tuple[str, str, str, str, str, str] | None:
     """The operator-area furthest below a QCVN limit, evidence-grade FAILs first."""
     from giamsat.aggregator import settings as agg_settings
-    from giamsat.aggregator.compliance import (
-        Period,
-        Verdict,
-        assess,
-        load_operators,
-        load_standards,
-    )
+    from giamsat.aggregator.compliance import Period, Verdict, load_operators, load_standards
+    from giamsat.aggregator.compliance.national import national_table
     from giamsat.aggregator.store import db
 
     cfg = agg_settings.load(agg_conf)
-    standards = load_standards(cfg.compliance.standards_dir)
-    operators = load_operators(cfg.compliance.operators_file)
+    standards = [
+        s for s in load_standards(cfg.compliance.standards_dir).values() if s.id.startswith("QCVN")
+    ]
+    operators = list(load_operators(cfg.compliance.operators_file).values())
     first, last = summary.start.date(), summary.end.date()
     period = Period(first, last)
     # A short CI fleet may not reach a FAIL: then the most clearly failing estimate is shown.
     SEVERITY = {Verdict.FAIL: 3, Verdict.AT_RISK: 2, Verdict.INSUFFICIENT_DATA: 1}
     best = None
+    # The country-wide table, one pass over all 34 provinces, rather than one
+    # assessment per province, operator and standard (204 queries).
     with db.connect(cfg.dsn, autocommit=True) as conn:
-        areas = [r[0] for r in conn.execute("SELECT id FROM areas ORDER BY id")]
-        for standard in standards.values():
-            if not standard.id.startswith("QCVN"):
-                continue
-            for operator in operators.values():
-                for area in areas:
-                    result = assess.assess(conn, standard, operator, area, period)
-                    for k in result.kpis:
-                        if k.value is None:
-                            continue
-                        short = (k.limit - k.value) if k.comparator == ">=" else (k.value - k.limit)
-                        rank = (
-                            SEVERITY.get(k.verdict, 0),
-                            k.grade == "evidence",
-                            short / max(abs(k.limit), 1e-9),
-                        )
-                        why = (
-                            f"{k.kpi_id} = {k.value:.1f} {k.unit}, limit {k.comparator} "
-                            f"{k.limit:g}: {k.verdict.value}, {k.grade} grade"
-                        )
-                        case = (standard.id, operator.name, area, str(first), str(last), why)
-                        if best is None or rank > best[0]:
-                            best = (rank, case)
+        table = national_table(conn, standards, operators, period)
+    found = {(result.standard_id, result.operator, area): result for area, result in table}
+    areas = sorted({area for area, _ in table})
+    for standard in standards:
+        for operator in operators:
+            for area in areas:
+                for k in found[(standard.id, operator.name, area)].kpis:
+                    if k.value is None:
+                        continue
+                    short = (k.limit - k.value) if k.comparator == ">=" else (k.value - k.limit)
+                    rank = (
+                        SEVERITY.get(k.verdict, 0),
+                        k.grade == "evidence",
+                        short / max(abs(k.limit), 1e-9),
+                    )
+                    why = (
+                        f"{k.kpi_id} = {k.value:.1f} {k.unit}, limit {k.comparator} "
+                        f"{k.limit:g}: {k.verdict.value}, {k.grade} grade"
+                    )
+                    case = (standard.id, operator.name, area, str(first), str(last), why)
+                    if best is None or rank > best[0]:
+                        best = (rank, case)
     return best[1] if best else None
 
 

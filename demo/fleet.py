@@ -681,8 +681,8 @@ def summarise(
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m demo.fleet",
-        description="Publish a simulated fleet of probes in Bắc Kạn, Cao Bằng, Hà Giang and "
-        "Lào Cai through the broker to the aggregator.",
+        description="Publish a simulated fleet of probes in Cao Bằng, Lào Cai, Thái Nguyên and "
+        "Tuyên Quang through the broker to the aggregator.",
     )
     parser.add_argument("--config", "-c", help="aggregator TOML config: database and broker")
     parser.add_argument("--dsn", help="PostgreSQL DSN (overrides the config)")

@@ -47,13 +47,14 @@ def test_rollup_query_gives_the_verdict_of_raw_samples(db_dsn, true_dl):
 
 def test_area_selects_only_its_cells(db_dsn):
     found = areas.load_areas(PROJECT_CONFIG / "areas")
-    bac_kan = found["VN-53"]
-    inside = generate(Truth(lat=22.15, lon=105.83, probes=4, days=3, seed=1))  # Bắc Kạn
-    outside = generate(Truth(lat=22.48, lon=103.97, probes=4, days=3, seed=2))  # Lào Cai
+    thai_nguyen = found["gso-19"]
+    # Bắc Kạn town, in Thái Nguyên since 1 July 2025; Lào Cai city.
+    inside = generate(Truth(lat=22.15, lon=105.83, probes=4, days=3, seed=1))
+    outside = generate(Truth(lat=22.48, lon=103.97, probes=4, days=3, seed=2))
     store_rollups(db_dsn, inside + outside)
     with psycopg.connect(db_dsn, autocommit=True) as conn:
-        areas.sync(conn, {"VN-53": bac_kan})
-        result = assess.assess(conn, QCVN126, OPERATORS["Viettel"], "VN-53", PERIOD)
+        areas.sync(conn, {"gso-19": thai_nguyen})
+        result = assess.assess(conn, QCVN126, OPERATORS["Viettel"], "gso-19", PERIOD)
         everything = assess.assess(conn, QCVN126, OPERATORS["Viettel"], "all", PERIOD)
     assert result.kpis[0].samples == sum(1 for s in inside if s.dl_mbps is not None)
     assert everything.kpis[0].samples > result.kpis[0].samples

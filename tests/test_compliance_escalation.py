@@ -50,7 +50,7 @@ def _verdict(
         metric="mean",
         operator="Viettel",
         technology="5G",
-        area="xã Pác Nặm, tỉnh Bắc Kạn",
+        area="xã Bằng Thành, tỉnh Thái Nguyên",
         period_start=start,
         period_end=end,
         comparator=">=",
@@ -199,7 +199,9 @@ def test_close_by_decision_from_any_open_state() -> None:
 def test_case_survives_a_json_round_trip() -> None:
     case = _walk_to(CaseState.NOTICE_2)
     assert Case.from_dict(json.loads(to_json(case))) == case
-    assert case.id == "QCVN-126:2021/BTTTT/dl_mean/Viettel/xã Pác Nặm, tỉnh Bắc Kạn/2026-11-03"
+    assert case.id == (
+        "QCVN-126:2021/BTTTT/dl_mean/Viettel/xã Bằng Thành, tỉnh Thái Nguyên/2026-11-03"
+    )
 
 
 def test_first_notice_in_vietnamese() -> None:
@@ -216,7 +218,7 @@ def test_first_notice_in_vietnamese() -> None:
         f"Địa chỉ trụ sở chính: {VIETTEL.head_office}",
         "Thông tư số 07/2021/TT-BTTTT",
         "- Chỉ tiêu: Tốc độ tải xuống trung bình (dl_mean)",
-        "- Khu vực: xã Pác Nặm, tỉnh Bắc Kạn",
+        "- Khu vực: xã Bằng Thành, tỉnh Thái Nguyên",
         "từ ngày 01/10/2026 đến ngày 31/10/2026",
         "- Giá trị đo được: 85,2 Mbit/s",
         "- Khoảng tin cậy 95 %: 82,9 – 88,1 Mbit/s",

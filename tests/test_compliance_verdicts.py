@@ -29,7 +29,7 @@ OCTOBER = Period(date(2026, 10, 1), date(2026, 10, 31))
 
 def _assess(truth: Truth, standard=QCVN_126, period: Period = OCTOBER):
     rows = build_rollups(generate(truth))
-    return evaluate(standard, OPERATORS[truth.operator], rows, area="Pác Nặm", period=period)
+    return evaluate(standard, OPERATORS[truth.operator], rows, area="Thái Nguyên", period=period)
 
 
 @pytest.mark.parametrize(
@@ -173,9 +173,9 @@ def test_same_inputs_give_the_same_intervals_and_another_seed_differs() -> None:
 def test_json_csv_and_table_renderings() -> None:
     assessment = _assess(Truth(dl_mbps=85.0, seed=2))
     data = json.loads(to_json(assessment))
-    assert data["area"] == "Pác Nặm" and data["period_start"] == "2026-10-01"
+    assert data["area"] == "Thái Nguyên" and data["period_start"] == "2026-10-01"
     assert [KpiVerdict.from_dict(k) for k in data["kpis"]] == list(assessment.kpis)
-    assert "Pác Nặm" in to_json(assessment)  # UTF-8, not \\u escapes
+    assert "Thái Nguyên" in to_json(assessment)  # UTF-8, not \\u escapes
 
     rows = list(csv.DictReader(io.StringIO(to_csv([assessment, assessment]))))
     assert len(rows) == 10
@@ -184,7 +184,7 @@ def test_json_csv_and_table_renderings() -> None:
 
     table = render_table(assessment)
     lines = table.splitlines()
-    assert lines[0].startswith("QCVN-126:2021/BTTTT - Viettel 5G - Pác Nặm")
+    assert lines[0].startswith("QCVN-126:2021/BTTTT - Viettel 5G - Thái Nguyên")
     assert any(line.startswith("dl_mean ") and "FAIL" in line for line in lines)
     assert len(lines) == 2 + len(assessment.kpis)
 

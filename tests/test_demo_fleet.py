@@ -14,6 +14,7 @@ from pathlib import Path
 import h3
 import psycopg
 import pytest
+from vietnam_provinces import Ward
 
 from demo import fleet
 from demo.radio import (
@@ -25,13 +26,13 @@ from demo.radio import (
     uma_db,
 )
 from demo.terrain import River, Terrain
-from demo.villages import PROVINCES, VILLAGES
+from demo.villages import CAO_BANG, LAO_CAI, PROVINCES, VILLAGES
 from giamsat.aggregator.compliance import Period, Sample, build_rollups, evaluate
 from giamsat.aggregator.compliance.clusters import local_day
 from giamsat.aggregator.compliance.operators import load_operators
 from giamsat.aggregator.compliance.standards import load_standards
 from giamsat.aggregator.ingest.validate import check
-from giamsat.aggregator.store.areas import load_areas
+from giamsat.aggregator.store.areas import load_areas, province_id
 from giamsat.aggregator.store.columns import cell_of, columns_of
 from giamsat.aggregator.store.values import Accepted, ProbeKey
 from giamsat.contract import record
@@ -150,20 +151,31 @@ def test_world_is_reproducible_for_a_seed() -> None:
 
 def test_villages_lie_in_their_province_as_the_aggregator_attributes_them() -> None:
     areas = load_areas(ROOT / "config" / "areas")
-    cells = {pid: areas[pid].cells() for pid in PROVINCES}
+    cells = {pid: area.cells() for pid, area in areas.items()}
     assert {pid: areas[pid].name for pid in PROVINCES} == PROVINCES
     assert len(VILLAGES) == 50 and len({v.probe for v in VILLAGES}) == 50
     for v in VILLAGES:
         for lat, lon in ((v.lat, v.lon), *v.route):
             cell = h3.latlng_to_cell(lat, lon, 8)
-            inside = [pid for pid in PROVINCES if cell in cells[pid]]
+            inside = [pid for pid in cells if cell in cells[pid]]
             assert inside == [v.province_id], (v.probe, lat, lon, inside)
+
+
+def test_villages_are_addressed_by_official_commune_and_province() -> None:
+    wards = {int(w.code): w for w in Ward.iter_all()}
+    for v in VILLAGES:
+        ward = wards[v.commune_code]
+        assert ward.name == v.commune, v.probe
+        assert province_id(ward.province_code) == v.province_id, v.probe
+        assert v.label.endswith(f"{v.commune}, {v.province}"), v.label
+        assert "huyện" not in v.label.lower(), v.label  # no district level since July 2025
 
 
 def test_village_names_carry_their_diacritics() -> None:
     for v in VILLAGES:
-        for text in (v.name, v.district, v.province):
+        for text in (v.place, v.commune, v.province, v.label):
             assert unicodedata.is_normalized("NFC", text), text
+        for text in (v.commune, v.province, v.label):
             assert any(ord(c) > 127 for c in text), text
         assert v.probe.isascii() and v.probe == v.probe.lower()
     assert {v.env for v in VILLAGES} == {"indoor", "outdoor_fixed", "outdoor_mobile"}
@@ -224,7 +236,7 @@ def test_the_demo_fleet_fails_one_operator_area_on_5g_download_and_passes_anothe
 ) -> None:
     # The demo's week, for the probes these two assessments read (each probe's
     # records depend only on the seed and the probe, so the rest need not be made).
-    assessed = (("VinaPhone", "VN-04"), ("Viettel", "VN-02"))
+    assessed = (("VinaPhone", CAO_BANG), ("Viettel", LAO_CAI))
     judged = [v for v in VILLAGES if (v.sim, v.province_id) in assessed]
     first, last = fleet.time_grid(fleet.DEMO.days, fleet.DEMO.interval_min, NOW)
     records = fleet.generate(
@@ -246,10 +258,10 @@ def test_the_demo_fleet_fails_one_operator_area_on_5g_download_and_passes_anothe
         rows = [r for r in rollups if r.h3 in cells]
         return evaluate(standard, operators[operator], rows, area=province, period=period)
 
-    failing = assess("VinaPhone", "VN-04").kpi("dl_mean")
+    failing = assess("VinaPhone", CAO_BANG).kpi("dl_mean")
     assert failing.verdict == "FAIL" and failing.grade == "evidence", failing
     assert failing.ci_high is not None and failing.ci_high < 100
-    passing = assess("Viettel", "VN-02")
+    passing = assess("Viettel", LAO_CAI)
     assert {k.kpi_id: k.verdict for k in passing.kpis} == dict.fromkeys(
         ("dl_mean", "ul_mean", "dl_share_30", "latency_mean", "access_failure"), "PASS"
     )

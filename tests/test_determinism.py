@@ -48,7 +48,9 @@ STANDARDS = load_standards(PROJECT_CONFIG / "standards")
 OPERATORS = load_operators(PROJECT_CONFIG / "operators.toml")
 PERIOD = Period(date(2026, 10, 1), date(2026, 10, 31))
 MIGRATION = ROOT / "aggregator" / "store" / "migrations" / "008_sum_grid.sql"
-PROVINCES = {"VN-53": (22.15, 105.83), "VN-02": (22.48, 103.97)}  # Bắc Kạn, Lào Cai
+# Thái Nguyên (at the former Bắc Kạn town) and Lào Cai (Bảo Thắng, south of the
+# city, which is on the border: the probes' cells reach 0.1° north), as since 1 July 2025.
+PROVINCES = {"gso-19": (22.15, 105.83), "gso-15": (22.35, 104.05)}
 
 # Prints float.hex() of every estimate, so outputs compare as text.
 _SCRIPT = textwrap.dedent(

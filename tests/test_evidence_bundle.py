@@ -38,9 +38,11 @@ from tests.support.evidence import OPERATORS, PERIOD, QCVN126, SLOW_NETWORK, sig
 from tests.support.truth import Truth, generate
 
 NOW = datetime(2026, 11, 15, tzinfo=UTC)
-INSIDE = dataclasses.replace(SLOW_NETWORK, lat=22.15, lon=105.83)  # Bắc Kạn
+INSIDE = dataclasses.replace(SLOW_NETWORK, lat=22.15, lon=105.83)  # Thái Nguyên
 OUTSIDE = Truth(operator="Viettel", lat=22.48, lon=103.97, probes=2, days=5, per_probe_day=10)
 OTHER_OPERATOR = dataclasses.replace(OUTSIDE, operator="MobiFone", lat=22.15, lon=105.83, seed=5)
+AREA, AREA_NAME = "gso-19", "Thái Nguyên"
+VILLAGE = "Phường Đức Xuân, Thái Nguyên"
 
 
 def store_fleet(dsn: str, truth: Truth, prefix: str, village: str) -> list[dict]:
@@ -65,14 +67,17 @@ def store_fleet(dsn: str, truth: Truth, prefix: str, village: str) -> list[dict]
 
 @pytest.fixture
 def stored(db_dsn: str) -> dict[str, list[dict]]:
-    """Viettel inside Bắc Kạn (failing 5G speeds), Viettel in Lào Cai, MobiFone in Bắc Kạn."""
+    """Viettel in Thái Nguyên (failing 5G speeds), Viettel in Lào Cai, MobiFone in Thái Nguyên.
+
+    Thái Nguyên's probes stand in the former Bắc Kạn town, merged into it on 1 July 2025.
+    """
     fleets = {
-        "inside": store_fleet(db_dsn, INSIDE, "bk", "Pác Nặm"),
-        "outside": store_fleet(db_dsn, OUTSIDE, "lc", "Bát Xát"),
-        "other": store_fleet(db_dsn, OTHER_OPERATOR, "mf", "Pác Nặm"),
+        "inside": store_fleet(db_dsn, INSIDE, "bk", VILLAGE),
+        "outside": store_fleet(db_dsn, OUTSIDE, "lc", "Phường Lào Cai, Lào Cai"),
+        "other": store_fleet(db_dsn, OTHER_OPERATOR, "mf", VILLAGE),
     }
     with psycopg.connect(db_dsn, autocommit=True) as conn:
-        areas.sync(conn, {"VN-53": areas.load_areas(PROJECT_CONFIG / "areas")["VN-53"]})
+        areas.sync(conn, {AREA: areas.load_areas(PROJECT_CONFIG / "areas")[AREA]})
     return fleets
 
 
@@ -105,7 +110,7 @@ def test_cli_builds_a_bundle_of_the_area_that_verifies(stored, config, db_dsn, t
     out = tmp_path / "bundle.zip"
     status = giamsat(
         "evidence", "build", "--standard", "QCVN-126:2021/BTTTT", "--operator", "Viettel",
-        "--area", "VN-53", "--from", "2026-10-01", "--to", "2026-10-31", "--out", str(out),
+        "--area", AREA, "--from", "2026-10-01", "--to", "2026-10-31", "--out", str(out),
         "--config", str(config), "--key-dir", str(tmp_path / "key"),
     )  # fmt: skip
     printed = capsys.readouterr()
@@ -117,11 +122,11 @@ def test_cli_builds_a_bundle_of_the_area_that_verifies(stored, config, db_dsn, t
     files = members(out)
     inside = stored["inside"]
     assert sorted(files[layout.RECORDS].splitlines()) == sorted(record.encode(r) for r in inside)
-    assert json.loads(files[layout.AREA])["name"] == "Bắc Kạn"
+    assert json.loads(files[layout.AREA])["name"] == AREA_NAME
     assert layout.MAP_PNG in files  # Chromium took the picture
     registered = json.loads(files[layout.PROBES])["probes"]
     assert {p["id"] for p in registered} == {r["probe"] for r in inside}
-    assert all(p["village"] == "Pác Nặm" and p["records"] == 100 for p in registered)
+    assert all(p["village"] == VILLAGE and p["records"] == 100 for p in registered)
 
     result = verify.verify_bundle(out)
     assert result.ok, result.all_problems()
@@ -134,7 +139,7 @@ def test_cli_builds_a_bundle_of_the_area_that_verifies(stored, config, db_dsn, t
     verdict = json.loads(files[layout.VERDICT])
     with psycopg.connect(db_dsn) as conn:
         from_rollups = assess.assess(
-            conn, QCVN126, OPERATORS["Viettel"], "VN-53", PERIOD, area_name="Bắc Kạn"
+            conn, QCVN126, OPERATORS["Viettel"], AREA, PERIOD, area_name=AREA_NAME
         )
         who, detail = conn.execute(
             "SELECT who, detail FROM audit_log WHERE action = 'evidence.build'"
@@ -142,7 +147,7 @@ def test_cli_builds_a_bundle_of_the_area_that_verifies(stored, config, db_dsn, t
     for mine, theirs in zip(verdict["kpis"], from_rollups.kpis, strict=True):
         assert (mine["verdict"], mine["samples"]) == (theirs.verdict.value, theirs.samples)
         assert mine["value"] == theirs.value
-    assert who.startswith("cli:") and detail["sha256"] == sha and detail["area"] == "VN-53"
+    assert who.startswith("cli:") and detail["sha256"] == sha and detail["area"] == AREA
 
 
 def test_unknown_names_are_refused_with_the_choices(stored, config, tmp_path, capsys):
@@ -152,8 +157,9 @@ def test_unknown_names_are_refused_with_the_choices(stored, config, tmp_path, ca
                    *common) == 1  # fmt: skip
     assert "one of QCVN-126:2021/BTTTT" in capsys.readouterr().err
     assert giamsat("evidence", "build", "--standard", "QCVN-126:2021/BTTTT", "--operator",
-                   "Viettel", "--area", "VN-99", *common) == 1  # fmt: skip
-    assert "unknown area 'VN-99'" in capsys.readouterr().err
+                   "Viettel", "--area", "VN-53", *common) == 1  # fmt: skip
+    # Bắc Kạn's id before 1 July 2025: no unit has it any more.
+    assert "unknown area 'VN-53'" in capsys.readouterr().err
     assert not (tmp_path / "b.zip").exists()
 
 
@@ -162,7 +168,7 @@ def test_api_download_is_for_inspectors_and_audited(stored, config, db_dsn, tmp_
     with psycopg.connect(db_dsn, autocommit=True) as conn:
         inspector = {"Authorization": "Bearer " + auth.create_token(conn, "insp-1", "inspector")}
         viewer = {"Authorization": "Bearer " + auth.create_token(conn, "view-1", "viewer")}
-    # One H3 cell of resolution 7 holding the first Bắc Kạn probe's fixed site.
+    # One H3 cell of resolution 7 holding the first Thái Nguyên probe's fixed site.
     first = stored["inside"][0]
     cell = h3.latlng_to_cell(first["loc"]["lat"], first["loc"]["lon"], 7)
     query = {"standard": "QCVN-126:2021/BTTTT", "operator": "Viettel", "area": cell,
@@ -172,7 +178,7 @@ def test_api_download_is_for_inspectors_and_audited(stored, config, db_dsn, tmp_
         assert client.get(url, params=query).status_code == 401
         assert client.get(url, params=query, headers=viewer).status_code == 403
         assert (
-            client.get(url, params=query | {"area": "VN-99"}, headers=inspector).status_code == 404
+            client.get(url, params=query | {"area": "VN-53"}, headers=inspector).status_code == 404
         )
         bad = client.get(url, params=query | {"operator": "Nobody"}, headers=inspector)
         assert bad.status_code == 422 and "Viettel" in bad.text

@@ -20,7 +20,7 @@ from giamsat.maps.hexes import (
 )
 from giamsat.maps.stats import HexStats
 
-LAT, LON = 22.61, 105.87  # Pác Nặm, Bắc Kạn: latitude and longitude differ a lot
+LAT, LON = 22.61, 105.87  # Cao Bằng, by the former Bắc Kạn: latitude and longitude differ a lot
 CENTRE = h3.latlng_to_cell(LAT, LON, 8)
 
 

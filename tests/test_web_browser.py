@@ -13,6 +13,7 @@ import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -20,6 +21,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from demo.services import Postgres, free_port
 from giamsat.aggregator import settings
+from giamsat.aggregator.http.web import queries
 from giamsat.aggregator.http.web.context import WebContext, load_context
 from giamsat.maps.classify import CoverageClass, classify
 from giamsat.maps.render import TileSource
@@ -40,8 +42,10 @@ OCTOBER_QUERY = "from=2026-10-01&to=2026-10-31"
 
 
 class Site:
-    def __init__(self, data: Dataset, server: WebServer, viewer: str, ctx: WebContext) -> None:
-        self.data, self.server, self.token, self.ctx = data, server, viewer, ctx
+    def __init__(
+        self, data: Dataset, server: WebServer, viewer: str, ctx: WebContext, dsn: str
+    ) -> None:
+        self.data, self.server, self.token, self.ctx, self.dsn = data, server, viewer, ctx, dsn
 
     def expected_classes(self, op: str, tech: str) -> dict[CoverageClass, int]:
         """Classes of the layer's hexagons, from the samples' exact medians."""
@@ -65,7 +69,7 @@ def site(pg_server: Postgres, tmp_path_factory: pytest.TempPathFactory) -> Itera
         data = load_dataset(dsn)
         ctx = load_context(dataclasses.replace(settings.load(None), dsn=dsn), None, b"k" * 32)
         with web_server(dsn, tmp_path_factory.mktemp("web"), tiles=offline) as server:
-            yield Site(data, server, token(dsn), ctx)
+            yield Site(data, server, token(dsn), ctx, dsn)
 
 
 @pytest.fixture
@@ -161,6 +165,9 @@ def test_map_renders_offline_and_switches_operator(
 
 def test_compliance_table_and_detail(driver: WebDriver, site: Site, tmp_path: Path) -> None:
     _login(driver, site, f"/compliance?{OCTOBER_QUERY}")
+    with psycopg.connect(site.dsn) as conn:
+        provinces = dict(queries.provinces(conn))  # the 34 units of 1 July 2025, by name
+    assert len(provinces) == 34
     tables = driver.find_elements(By.CSS_SELECTOR, "table.gs-compliance")
     assert [t.get_attribute("data-standard") for t in tables] == [
         "QCVN-126:2021/BTTTT", "QCVN-81:2019/BTTTT",
@@ -168,12 +175,13 @@ def test_compliance_table_and_detail(driver: WebDriver, site: Site, tmp_path: Pa
     for table in tables:
         rows = table.find_elements(By.CSS_SELECTOR, "tbody tr")
         assert [r.find_element(By.TAG_NAME, "th").text for r in rows] == [
-            "Toàn bộ các khu vực / All areas", "Bắc Kạn", "Cao Bằng", "Hà Giang", "Lào Cai",
-        ]  # fmt: skip
+            "Toàn bộ các khu vực / All areas",
+            *provinces.values(),
+        ]
         headers = [h.text for h in table.find_elements(By.CSS_SELECTOR, "thead th")][1:]
         assert headers == ["Viettel", "VinaPhone", "MobiFone", "Vietnamobile"]
     cell = tables[0].find_element(
-        By.CSS_SELECTOR, "tr[data-area='VN-53'] td[data-operator='MobiFone']"
+        By.CSS_SELECTOR, "tr[data-area='gso-19'] td[data-operator='MobiFone']"
     )
     assert cell.get_attribute("data-verdict") == "FAIL"
     assert "Không đạt / Fail" in cell.text
@@ -182,7 +190,7 @@ def test_compliance_table_and_detail(driver: WebDriver, site: Site, tmp_path: Pa
     )
     assert colour == "rgb(179, 38, 30)"
     viettel = tables[0].find_element(
-        By.CSS_SELECTOR, "tr[data-area='VN-53'] td[data-operator='Viettel']"
+        By.CSS_SELECTOR, "tr[data-area='gso-19'] td[data-operator='Viettel']"
     )
     assert viettel.get_attribute("data-verdict") == "PASS"
     driver.save_screenshot(str(tmp_path / "compliance.png"))
@@ -193,7 +201,7 @@ def test_compliance_table_and_detail(driver: WebDriver, site: Site, tmp_path: Pa
     assert len(rows) == 5
     assert rows[0].get_attribute("data-kpi") == "dl_mean"
     assert "Không đạt / Fail" in rows[0].text
-    assert "Bắc Kạn" in driver.find_element(By.TAG_NAME, "main").text
+    assert "Thái Nguyên" in driver.find_element(By.TAG_NAME, "main").text
     driver.save_screenshot(str(tmp_path / "compliance-detail.png"))
 
 
@@ -217,9 +225,9 @@ def test_trends_charts(driver: WebDriver, site: Site, tmp_path: Path) -> None:
     assert len(driver.find_elements(By.CSS_SELECTOR, "table.gs-trends tbody tr")) == 4
     driver.save_screenshot(str(tmp_path / "trends.png"))
 
-    Select(driver.find_element(By.NAME, "area")).select_by_value("VN-02")
+    Select(driver.find_element(By.NAME, "area")).select_by_value("gso-15")  # Lào Cai
     driver.find_element(By.CSS_SELECTOR, ".gs-filters button").click()
-    WebDriverWait(driver, 20).until(lambda d: "area=VN-02" in d.current_url)
+    WebDriverWait(driver, 20).until(lambda d: "area=gso-15" in d.current_url)
     series = driver.find_elements(By.CSS_SELECTOR, "svg.giamsat-chart[data-kpi='dl_mean'] g.series")
     assert [s.get_attribute("data-op") for s in series] == ["VinaPhone"]
 

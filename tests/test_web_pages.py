@@ -40,6 +40,9 @@ from tests.support.web import (
 )
 
 QCVN126 = "QCVN-126:2021/BTTTT"
+# The dataset's provinces (tests/support/web.py): Thái Nguyên (its probes in the
+# former Bắc Kạn town) and Lào Cai, as since 1 July 2025.
+THAI_NGUYEN, LAO_CAI = "gso-19", "gso-15"
 
 
 @dataclass
@@ -111,7 +114,7 @@ def test_hexagon_aggregates_equal_the_samples(site: Site) -> None:
     with psycopg.connect(site.dsn) as conn:
         found = queries.hex_stats(conn, FAMILIES, start, end, with_probes=True)
         lte = queries.hex_stats(conn, FAMILIES, start, end, family="LTE")
-        lao_cai = queries.hex_stats(conn, FAMILIES, start, end, area="VN-02")
+        lao_cai = queries.hex_stats(conn, FAMILIES, start, end, area=LAO_CAI)
         mobifone = queries.hex_stats(conn, FAMILIES, start, end, op="MobiFone")
     got = {(r.stats.h3, r.stats.op, r.stats.tech): r for r in found}
     assert set(got) == set(expected)
@@ -168,7 +171,7 @@ def test_pages_need_a_login_that_a_person_can_use(site: Site) -> None:
             assert flag in cookie, cookie
         assert "Secure" not in cookie  # served over plain HTTP here
         assert browser.get("/probes").status_code == 200
-        assert browser.get("/api/v1/compliance", params={"area": "VN-53"}).status_code == 200
+        assert browser.get("/api/v1/compliance", params={"area": THAI_NGUYEN}).status_code == 200
 
         with psycopg.connect(site.dsn, autocommit=True) as conn:
             name = auth.caller_for(conn, person).name  # type: ignore[union-attr]
@@ -190,29 +193,30 @@ def test_compliance_json_gives_the_verdicts_the_cli_gives(site: Site, tmp_path: 
     config.write_text(f'[database]\ndsn = "{site.dsn}"\n')
     span = {"from": "2026-10-01", "to": "2026-10-31"}
     cli = run_cli("giamsat", "compliance", "--config", str(config), "--standard", QCVN126,
-                  "--operator", "MobiFone", "--area", "VN-53", "--from", span["from"],
+                  "--operator", "MobiFone", "--area", THAI_NGUYEN, "--from", span["from"],
                   "--to", span["to"], "--format", "json")  # fmt: skip
     with site.viewer() as client:
         one = client.get(
             "/api/v1/compliance",
-            params={"standard": QCVN126, "operator": "MobiFone", "area": "VN-53", **span},
+            params={"standard": QCVN126, "operator": "MobiFone", "area": THAI_NGUYEN, **span},
         ).json()
         grid = client.get("/api/v1/compliance", params=span).json()
         assert client.get("/api/v1/compliance", params={"operator": "Nobody"}).status_code == 404
-        assert client.get("/api/v1/compliance", params={"area": "VN-99"}).status_code == 404
+        # Bắc Kạn's id before 1 July 2025 names no unit any more.
+        assert client.get("/api/v1/compliance", params={"area": "VN-53"}).status_code == 404
     [assessment] = one["assessments"]
-    assert assessment.pop("area_id") == "VN-53"
+    assert assessment.pop("area_id") == THAI_NGUYEN
     assert assessment == json.loads(cli.stdout)
     verdicts = {k["kpi_id"]: k["verdict"] for k in assessment["kpis"]}
     assert verdicts["dl_mean"] == "FAIL"  # 50 Mbit/s against >= 100
 
     assert (grid["period_start"], grid["period_end"]) == ("2026-10-01", "2026-10-31")
-    # Two standards x (all areas + 4 provinces) x 4 operators.
-    assert len(grid["assessments"]) == 2 * 5 * 4
+    # Two standards x (all areas + the 34 provinces) x 4 operators.
+    assert len(grid["assessments"]) == 2 * 35 * 4
     cells = {(a["standard_id"], a["area_id"], a["operator"]): a for a in grid["assessments"]}
-    viettel = cells[(QCVN126, "VN-53", "Viettel")]
+    viettel = cells[(QCVN126, THAI_NGUYEN, "Viettel")]
     assert {k["verdict"] for k in viettel["kpis"]} == {"PASS"}
-    lao_cai = cells[(QCVN126, "VN-02", "Viettel")]
+    lao_cai = cells[(QCVN126, LAO_CAI, "Viettel")]
     assert {k["verdict"] for k in lao_cai["kpis"]} == {"INSUFFICIENT_DATA"}
 
 
@@ -221,13 +225,16 @@ def test_compliance_page_links_each_verdict_to_its_kpis(site: Site) -> None:
     with site.viewer() as client:
         html = client.get("/compliance", params=span).text
         rows = table_rows(html, "gs-compliance")
+        with psycopg.connect(site.dsn) as conn:
+            provinces = [aid for aid, _ in queries.provinces(conn)]
+        assert len(provinces) == 34
         assert [r[0].get("data-area") for r in rows if "data-area" in r[0]] == [
-            "all", "VN-53", "VN-04", "VN-03", "VN-02",
+            "all", *provinces,
         ] * 2  # fmt: skip
         assert 'data-operator="MobiFone" data-verdict="FAIL"' in html
         detail = client.get(
             "/compliance/detail",
-            params={"standard": QCVN126, "operator": "MobiFone", "area": "VN-53", **span},
+            params={"standard": QCVN126, "operator": "MobiFone", "area": THAI_NGUYEN, **span},
         )
     kpis = table_rows(detail.text, "gs-kpis")[1:]
     assert [r[0]["data-kpi"] for r in kpis] == [
@@ -237,7 +244,7 @@ def test_compliance_page_links_each_verdict_to_its_kpis(site: Site) -> None:
     assert dl[0] == "Tốc độ tải xuống trung bình Mean download throughput"
     assert dl[1] == "≥ 100 Mbit/s"
     assert dl[6] == "Không đạt / Fail"
-    assert "Bắc Kạn" in detail.text
+    assert "Thái Nguyên" in detail.text
 
 
 def _mean(values: list[float]) -> str:
@@ -247,7 +254,7 @@ def _mean(values: list[float]) -> str:
 def test_trends_table_and_charts_follow_the_samples(site: Site) -> None:
     with site.viewer() as client:
         html = client.get("/trends", params={"from": "2026-10", "to": "2026-11"}).text
-        lao_cai = client.get("/trends", params={"from": "2026-10", "area": "VN-02"}).text
+        lao_cai = client.get("/trends", params={"from": "2026-10", "area": LAO_CAI}).text
         assert client.get("/trends", params={"from": "2026-13"}).status_code == 422
     got = {(a["data-month"], a["data-op"]): cells for a, cells in table_rows(html, "gs-trends")
            if "data-op" in a}  # fmt: skip

@@ -170,7 +170,7 @@ def test_monthly_kpis_attribute_no_service_to_the_operators_technologies() -> No
 @pytest.mark.parametrize(
     ("given_url", "expected"),
     [
-        ("/trends?area=VN-53", "/trends?area=VN-53"),
+        ("/trends?area=gso-19", "/trends?area=gso-19"),
         (None, "/map"),
         ("https://evil.example/x", "/map"),
         ("//evil.example/x", "/map"),

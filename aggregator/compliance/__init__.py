@@ -11,7 +11,7 @@ Typical use::
     standards = load_standards("config/standards")
     operators = load_operators("config/operators.toml")
     assessment = evaluate(standards["QCVN-126:2021/BTTTT"], operators["Viettel"], rows,
-                          area="Hà Giang", period=Period(date(2026, 10, 1), date(2026, 10, 31)))
+                          area="Tuyên Quang", period=Period(date(2026, 10, 1), date(2026, 10, 31)))
     print(render_table(assessment))
 """
 

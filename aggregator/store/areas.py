@@ -1,11 +1,17 @@
-"""Administrative areas (province, district, commune) as sets of H3 cells.
+"""Administrative areas (province, commune) as sets of H3 cells.
 
-The department supplies each level as GeoJSON polygons in ``config/areas/``
-(properties ``id``, ``name``, ``level``, optional ``parent``). Polygons are
-filled with H3 cells at the rollup resolution once, at load, so every query
-by area is a join on ``area_cells`` rather than a point-in-polygon test.
-A cell belongs to an area when its centre lies inside the polygon. A probe's
-village is the area ``probe:<id>``: the H3 cell where the probe stands.
+Since 1 July 2025 Vietnam has 34 provincial units and no district level:
+communes and wards sit directly under a province. ``config/areas/`` ships the
+34 units (built by ``scripts/build-areas.py``, see ``config/areas/README.md``);
+a department may add its own GeoJSON polygons (properties ``id``, ``name``,
+``level``, optional ``parent``). Polygons are filled with H3 cells at the
+rollup resolution once, at load, so every query by area is a join on
+``area_cells`` rather than a point-in-polygon test. A cell belongs to an area
+when its centre lies inside the polygon, so a record is judged in the unit that
+contains it today, whenever it was measured. A probe's village is the area
+``probe:<id>``: the H3 cell where the probe stands.
+
+A province's id is :func:`province_id` of its General Statistics Office code.
 """
 
 from __future__ import annotations
@@ -21,7 +27,25 @@ import psycopg
 from giamsat.aggregator.store.columns import H3_RESOLUTION
 from giamsat.contract.config import ConfigError
 
-LEVELS = ("province", "district", "commune", "village")
+# No "district": the level was abolished on 1 July 2025.
+LEVELS = ("province", "commune", "village")
+PROVINCE_ID_PREFIX = "gso-"
+
+
+def province_id(gso_code: int | str) -> str:
+    """The area id of a provincial unit: ``gso-`` and its two-digit GSO code ("gso-08").
+
+    The General Statistics Office's codes are what the government's systems
+    use, and they did not move in 2025 (Tuyên Quang is 08 before and after).
+    The prefix is not ISO 3166-2's "VN-": "VN-03" was Hà Giang, a province that
+    no longer exists, so an id written before the merger can never be read as
+    one of today's units; and a GSO commune code has five digits, so a future
+    ``gso-NNNNN`` commune id cannot collide with a province.
+    """
+    code = int(gso_code)
+    if not 0 < code < 100:
+        raise ValueError(f"a GSO province code has two digits, not {gso_code!r}")
+    return f"{PROVINCE_ID_PREFIX}{code:02d}"
 
 
 @dataclass(frozen=True)
@@ -69,22 +93,28 @@ def load_areas(directory: Path) -> dict[str, Area]:
 
 
 def sync(conn: psycopg.Connection, areas: dict[str, Area]) -> int:
-    """Replace the stored areas and their cells; returns the number of cells stored."""
-    total = 0
+    """Replace the stored areas and their cells; returns the number of cells stored.
+
+    The whole country is about 400,000 cells. They are computed before the
+    transaction opens, so readers wait only for the load itself (about two
+    seconds), not for the polygon filling. TRUNCATE, not DELETE: re-inserting
+    the same keys over as many deleted, not yet committed rows makes every
+    primary-key check visit the dead ones, three to four times slower. Its
+    exclusive lock makes readers wait rather than see a half-loaded table.
+    """
+    cells = {area.id: sorted(area.cells()) for area in areas.values()}
     with conn.transaction(), conn.cursor() as cur:
-        cur.execute("DELETE FROM area_cells")
-        cur.execute("DELETE FROM areas")
+        cur.execute("TRUNCATE area_cells, areas")
         for area in areas.values():
             cur.execute(
                 "INSERT INTO areas (id, name, level, parent, geometry) VALUES (%s, %s, %s, %s, %s)",
                 (area.id, area.name, area.level, area.parent, json.dumps(area.geometry)),
             )
-            cells = sorted(area.cells())
-            with cur.copy("COPY area_cells (area_id, h3) FROM STDIN") as copy:
-                for cell in cells:
-                    copy.write_row((area.id, cell))
-            total += len(cells)
-    return total
+        with cur.copy("COPY area_cells (area_id, h3) FROM STDIN") as copy:
+            for area_id, area_cells in cells.items():
+                for cell in area_cells:
+                    copy.write_row((area_id, cell))
+    return sum(map(len, cells.values()))
 
 
 def is_cell(text: str) -> bool:

@@ -42,14 +42,16 @@ from tests.support.truth import Truth, generate
 
 FAMILIES = {"LTE": ("LTE",), "NR": ("NR-SA", "NR-NSA")}
 TRUTHS = (
-    # Bắc Kạn: Viettel 5G meets QCVN 126's mean download, MobiFone's does not.
+    # Thái Nguyên (the former Bắc Kạn town): Viettel 5G meets QCVN 126's mean download,
+    # MobiFone's does not.
     Truth(operator="Viettel", tech="NR-SA", dl_mbps=130.0, probes=6, days=6,
           lat=22.15, lon=105.83, seed=11),
     Truth(operator="MobiFone", tech="NR-SA", dl_mbps=50.0, probes=6, days=6,
           lat=22.16, lon=105.86, seed=12),
-    # Lào Cai: VinaPhone 4G loses service in six cycles out of ten: dead zones.
+    # Lào Cai (south of the city, on the border): VinaPhone 4G loses service in
+    # six cycles out of ten: dead zones.
     Truth(operator="VinaPhone", tech="LTE", probes=3, days=4, no_service=0.6,
-          rsrp_dbm=-100.0, lat=22.48, lon=103.97, seed=13),
+          rsrp_dbm=-100.0, lat=22.35, lon=104.05, seed=13),
     # November: Viettel only, so MobiFone's trend line has a gap.
     Truth(operator="Viettel", tech="NR-SA", dl_mbps=110.0, probes=6, days=3,
           lat=22.15, lon=105.83, start=date(2026, 11, 1), seed=14),
