@@ -6,15 +6,16 @@ Run from the project root:
 One run, on this machine, with a private PostgreSQL 15 + TimescaleDB in a
 temporary directory under /tmp (stopped and removed at the end, also on error):
 
-1. 63 synthetic provinces (squares of 0.6° strung along Vietnam's length, about
-   the country's area in all; not real boundaries) are synced as areas.
+1. The 34 provincial units of 1 July 2025 (``config/areas``, the real
+   boundaries, about 400,000 H3 cells) are synced as areas.
 2. A national fleet is generated straight into the database by SQL: fixed
-   probes (one operator each, 96 records a day, 4G or 5G with LTE fallback, some
-   in dead zones, 2 % of probe-days missing) and a few phones on routes, each
-   probe-day at a quality level drawn from its province and operator, its site
-   and that day, so clusters are correlated as in the field. A national year of
-   hourly rollups is ~12 M rows of ~2 kB (~25 GB, and as long to write as this
-   benchmark may run), so every month but the last goes straight into
+   probes (one operator each, at a random H3 cell of their province, 96
+   records a day, 4G or 5G with LTE fallback, some in dead zones, 2 % of
+   probe-days missing) and a few phones on routes, each probe-day at a quality
+   level drawn from its province and operator, its site and that day, so
+   clusters are correlated as in the field. A national year of hourly rollups
+   is ~12 M rows of ~2 kB (~25 GB, and as long to write as this benchmark may
+   run), so every month but the last goes straight into
    ``rollups_daily``, each probe-day summed from hourly templates as a refresh
    would; the last month goes into the hourly ``rollups`` (one pre-computed
    hourly rollup per probe-hour) and ``refresh_daily`` folds it in, timed.
@@ -22,7 +23,7 @@ temporary directory under /tmp (stopped and removed at the end, also on error):
    8 probes × 96 records a day, both technologies) goes through
    ``validate.check`` and ``store.write_batch`` like ingest; the synthetic
    fleet leaves that (province, operator, month) empty.
-4. Timed (median of 5): the national table (3 operators × 2 standards × 63
+4. Timed (median of 5): the national table (3 operators × 2 standards × 34
    provinces) for the last month and for the whole span, cold (bootstrap
    memo cleared) and warm; one province's H3 detail (``hex_stats``) for the
    last month; an incremental refresh after one minute of national ingest
@@ -31,8 +32,8 @@ temporary directory under /tmp (stopped and removed at the end, also on error):
    (``evaluate`` on ``rollups_for``'s rows from the hourly table).
 5. Checked: for the sample, the national table equals ``evaluate`` on
    rollups built from the raw records (every KPI's verdict, samples, probe-days,
-   value and interval); for three synthetic provinces it equals ``evaluate`` on
-   the hourly rows. Exit status 1 if a check fails or the month's cold table
+   value and interval); for three provinces it equals ``evaluate`` on the
+   hourly rows. Exit status 1 if a check fails or the month's cold table
    takes 1 s or more.
 """
 
@@ -57,9 +58,11 @@ import h3
 import numpy as np
 import psycopg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from shapely.geometry import shape
+from shapely.ops import polylabel
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # tests.truth: the known-truth generator
+sys.path.insert(0, str(ROOT))  # tests.support.truth: the known-truth generator
 
 from demo.services import Postgres  # noqa: E402
 from giamsat.aggregator.aggregates.rollup import COLUMNS  # noqa: E402
@@ -82,11 +85,11 @@ from giamsat.aggregator.settings import PROJECT_CONFIG  # noqa: E402
 from giamsat.aggregator.store import areas, daily, db  # noqa: E402
 from giamsat.aggregator.store import records as store  # noqa: E402
 from giamsat.contract import record  # noqa: E402
-from tests.truth import Truth, generate  # noqa: E402
+from tests.support.truth import Truth, generate  # noqa: E402
 
 OPERATORS = ("Viettel", "VinaPhone", "MobiFone")
 MNC = {"Viettel": 4, "VinaPhone": 2, "MobiFone": 1}
-PROVINCES = 63
+PROVINCES = 34  # the provincial units since 1 July 2025, as shipped in config/areas
 PHONES = 63
 FIXED_PER_DAY = 96  # one record every 15 minutes
 PHONE_HOURS = range(7, 19)  # local hours a phone measures, 4 records each
@@ -99,37 +102,36 @@ MIXES = {
     "dead": (("none", 7), ("LTE", 17)),
 }
 YEAR_END = date(2025, 12, 31)
-SAMPLE_PROVINCE, SAMPLE_OPERATOR = 10, "VinaPhone"
+# Nghệ An, one of the largest provinces (and unchanged in 2025): the sample's
+# probes, 0.1° either side of its innermost point, stay inside it.
+SAMPLE_ID, SAMPLE_OPERATOR = areas.province_id(40), "VinaPhone"
 TARGET_S = 1.0
-# Vietnam's length, north to south: (latitude, longitude of the provinces' middle column).
-SPINE = ((23.0, 105.2), (21.5, 105.8), (19.8, 105.6), (18.2, 106.0), (16.6, 107.3),
-         (15.0, 108.5), (13.2, 108.9), (11.8, 108.2), (10.6, 106.8), (9.3, 105.4))  # fmt: skip
 
 
-def synthetic_provinces() -> dict[str, areas.Area]:
-    """63 squares of 0.6°, three abreast, in 21 rows along the spine (synthetic, not real)."""
-    found = {}
-    lats = np.linspace(SPINE[0][0], SPINE[-1][0], PROVINCES // 3)
-    spine_lat = [p[0] for p in SPINE][::-1]
-    spine_lon = [p[1] for p in SPINE][::-1]
-    for row, lat in enumerate(lats):
-        middle = float(np.interp(lat, spine_lat, spine_lon))
-        for col in range(3):
-            lon = middle + (col - 1) * 0.62
-            number = row * 3 + col + 1
-            ring = [[lon - 0.3, lat - 0.3], [lon + 0.3, lat - 0.3], [lon + 0.3, lat + 0.3],
-                    [lon - 0.3, lat + 0.3], [lon - 0.3, lat - 0.3]]  # fmt: skip
-            pid = f"SYN-{number:02d}"
-            found[pid] = areas.Area(
-                pid, f"Tỉnh giả lập {number:02d}", "province", None,
-                {"type": "Polygon", "coordinates": [ring]},
-            )  # fmt: skip
+def real_provinces() -> dict[str, areas.Area]:
+    """The shipped provincial units, in GSO order; the benchmark needs all of them."""
+    found = {
+        aid: area
+        for aid, area in sorted(areas.load_areas(PROJECT_CONFIG / "areas").items())
+        if area.level == "province"
+    }
+    if len(found) != PROVINCES:
+        raise SystemExit(f"config/areas has {len(found)} provinces, not {PROVINCES}")
     return found
 
 
+def sample_index(provinces: dict[str, areas.Area]) -> int:
+    """The sample province's position: the SQL knows probes' provinces by position."""
+    return list(provinces).index(SAMPLE_ID)
+
+
 def centre(area: areas.Area) -> tuple[float, float]:
-    ring = area.geometry["coordinates"][0]
-    return (ring[0][1] + ring[2][1]) / 2, (ring[0][0] + ring[2][0]) / 2
+    """(lat, lon) of the point of the area's largest polygon furthest from its border."""
+    geometry = shape(area.geometry)
+    parts = getattr(geometry, "geoms", [geometry])
+    largest = max(parts, key=lambda part: part.area)
+    point = polylabel(largest, tolerance=0.001)
+    return point.y, point.x
 
 
 # --- the synthetic fleet -----------------------------------------------------------------
@@ -226,6 +228,8 @@ def setup_fleet(conn: psycopg.Connection, fleet: Fleet, provinces: dict[str, are
     """Probes, phone routes, hourly and daily templates as bench tables."""
     rng = np.random.default_rng(20251231)
     ids = list(provinces)
+    # A fixed probe stands at a random cell of its province, a phone's route starts at one.
+    cells = {pid: sorted(area.cells()) for pid, area in provinces.items()}
     conn.execute(
         "CREATE TABLE bench_probes (no int PRIMARY KEY, probe text, h3 text, op text, env text,"
         " prov int, level int, nr bool, mix text, phone bool)"
@@ -244,8 +248,8 @@ def setup_fleet(conn: psycopg.Connection, fleet: Fleet, provinces: dict[str, are
         phone = no >= fleet.fixed
         prov = no % PROVINCES
         op_index = (no // PROVINCES) % len(OPERATORS)
-        lat, lon = centre(provinces[ids[prov]])
-        site = h3.latlng_to_cell(lat + rng.uniform(-0.25, 0.25), lon + rng.uniform(-0.25, 0.25), 8)
+        inside = cells[ids[prov]]
+        site = inside[int(rng.integers(len(inside)))]
         env = "outdoor_mobile" if phone else ("indoor", "outdoor_fixed")[no % 2]
         level = int(np.clip(base[prov, op_index] + rng.integers(-3, 4), 0, LEVELS - 1))
         nr = bool(rng.random() < (0.5 if phone else 0.4))
@@ -354,7 +358,7 @@ JOIN bench_templates t ON t.tech = x.tech
 WHERE p.no %% 2 = %(half)s
   AND r.dh %% 50 <> 0
   AND (NOT p.phone OR r.local_hour BETWEEN {PHONE_HOURS[0]} AND {PHONE_HOURS[-1]})
-  AND NOT (p.prov = {SAMPLE_PROVINCE} AND p.op = '{SAMPLE_OPERATOR}' AND h.hour >= %(sample)s)
+  AND NOT (p.prov = %(sample_prov)s AND p.op = '{SAMPLE_OPERATOR}' AND h.hour >= %(sample)s)
 """
 
 
@@ -386,7 +390,7 @@ def in_halves(dsn: str, sql: str, params: dict[str, Any]) -> int:
 
 def sample_samples(provinces: dict[str, areas.Area], month: Period) -> list[Sample]:
     """8 probes of the sample operator in the sample province, 96 records a day, 4G and 5G."""
-    lat, lon = centre(provinces[list(provinces)[SAMPLE_PROVINCE]])
+    lat, lon = centre(provinces[SAMPLE_ID])
     found = []
     for i, (tech, dl, ul) in enumerate((("NR-NSA", 95.0, 38.0), ("LTE", 30.0, 9.0))):
         truth = Truth(
@@ -526,7 +530,7 @@ def run(dsn: str, fleet: Fleet) -> int:
     operators = [operators_all[name] for name in OPERATORS]
     coverage = load_coverage(PROJECT_CONFIG / "standards" / "coverage.toml")
     families = {name: rule.record_techs for name, rule in coverage.rules.items()}
-    provinces = synthetic_provinces()
+    provinces = real_provinces()
     last_month = Period(YEAR_END.replace(day=1), YEAR_END)
     whole = Period(fleet.start, fleet.end)
     sample_from = national.period_range(last_month)[0]
@@ -537,7 +541,7 @@ def run(dsn: str, fleet: Fleet) -> int:
     with psycopg.connect(dsn, autocommit=True) as conn:
         db.migrate(conn)
         cells = areas.sync(conn, provinces)
-        print(f"areas: {len(provinces)} synthetic provinces, {cells} H3 cells")
+        print(f"areas: {len(provinces)} provinces (config/areas), {cells} H3 cells")
         setup_fleet(conn, fleet, provinces)
 
         # Every month but the last straight into rollups_daily; the last as hourly rows,
@@ -551,7 +555,12 @@ def run(dsn: str, fleet: Fleet) -> int:
         hourly_generated = in_halves(
             dsn,
             generation_sql(),
-            {"t0": sample_from, "t1": national.period_range(last_month)[1], "sample": sample_from},
+            {
+                "t0": sample_from,
+                "t1": national.period_range(last_month)[1],
+                "sample": sample_from,
+                "sample_prov": sample_index(provinces),
+            },
         )
         hourly_s = time.perf_counter() - started
         print(f"  {last_month.start:%Y-%m}: {hourly_generated:,} hourly rows in {hourly_s:.0f} s",
@@ -604,7 +613,7 @@ def run(dsn: str, fleet: Fleet) -> int:
         whole_warm = median_of(lambda: table(whole), 5)
         result = table(last_month)
 
-        sample_id, sample_name = names[SAMPLE_PROVINCE]
+        sample_id, sample_name = names[sample_index(provinces)]
         start, end = national.period_range(last_month)
         hex_s = median_of(lambda: queries.hex_stats(conn, families, start, end, area=sample_id), 5)
         hexes = len(queries.hex_stats(conn, families, start, end, area=sample_id))
@@ -621,8 +630,8 @@ def run(dsn: str, fleet: Fleet) -> int:
 
     # Checks: the sample against raw records; three provinces against the hourly rows.
     by_key = {(a.standard_id, aid, a.operator): a for aid, a in result}
-    # The province's raw records are those taken inside it: the sample's phones
-    # drive out of its square towards the end of their routes.
+    # The province's raw records are those taken inside it: the check must not
+    # count a sample probe that stands across the border.
     with psycopg.connect(dsn) as conn:
         inside = set(areas.cells_of(conn, sample_id))
     in_province = [s for s in samples if s.h3 in inside]
@@ -634,7 +643,7 @@ def run(dsn: str, fleet: Fleet) -> int:
         failures += same_assessment(by_key[std.id, sample_id, SAMPLE_OPERATOR], expected)
         checked += len(expected.kpis)
     for s in range(len(standards)):
-        for area in (names[3], names[33], names[60]):
+        for area in (names[3], names[17], names[30]):  # north, centre, south
             for op_name in ("Viettel", "MobiFone"):
                 with psycopg.connect(dsn) as conn:
                     old(s, area, op_name)
