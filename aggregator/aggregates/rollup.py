@@ -3,10 +3,16 @@
 One :class:`Rollup` per (hour, H3 cell, operator, technology, probe, env)
 holds, for each measured quantity, a count, a sum, a sum of squares and a
 fixed-edge histogram (:mod:`.histogram`), plus the counters that are not
-quantities: records, no-service records, access attempts and failures, and a
-histogram of the time since the same probe's previous sample on the same
-operator (the QCVN 30 s spacing rule). Everything adds, so rollups of any
-hours, cells or probes combine by summation, in Python or in SQL.
+quantities: records, no-service records, access attempts and failures, data
+transfers started and dropped (QCVN §2.1.4: each download or upload whose
+``outcome`` is ``completed`` or ``dropped``; one that never started is an
+access failure, and a record without an outcome, from an agent before
+outcomes, counts in neither), a histogram of the time since the same probe's
+previous sample on the same operator (the QCVN 30 s spacing rule) and one of
+the records per local (UTC+7) hour of the day, which survives summing days
+and so lets a sampling rule ask how samples spread over the hours of the day.
+Everything adds, so rollups of any hours, cells or probes combine by
+summation, in Python or in SQL.
 
 Counts of samples meeting a threshold are not stored separately: every
 threshold a standard uses is a histogram edge, so they are read off the
@@ -34,17 +40,31 @@ from typing import Any
 
 from giamsat.aggregator.aggregates.histogram import FIELD_EDGES, FIELDS, GAP_EDGES_S, bin_index
 from giamsat.aggregator.aggregates.samples import Sample
+from giamsat.contract.timezone import VIETNAM_TZ
 
 KEY_COLUMNS: tuple[str, ...] = ("hour", "h3", "op", "tech", "probe", "env")
-COUNTER_COLUMNS: tuple[str, ...] = ("records", "no_service", "access_attempts", "access_failures")
+COUNTER_COLUMNS: tuple[str, ...] = (
+    "records",
+    "no_service",
+    "access_attempts",
+    "access_failures",
+    "transfers_started",
+    "transfers_dropped",
+)
 MOMENT_SUFFIXES: tuple[str, ...] = ("n", "sum", "sumsq", "hist")
+# Bins of local_hour_hist: records per local hour of the day, 00:00-00:59 first.
+LOCAL_HOURS = 24
+# Histograms that are not of a measured quantity, and their number of bins.
+COUNT_HISTS: dict[str, int] = {"gap_hist": len(GAP_EDGES_S) + 1, "local_hour_hist": LOCAL_HOURS}
 # The flat column list of a stored rollup row, in table order (see Rollup.as_row).
 COLUMNS: tuple[str, ...] = (
     KEY_COLUMNS
     + COUNTER_COLUMNS
-    + ("gap_hist",)
+    + tuple(COUNT_HISTS)
     + tuple(f"{name}_{suffix}" for name in FIELDS for suffix in MOMENT_SUFFIXES)
 )
+# What a transfer's outcome adds to (transfers_started, transfers_dropped).
+_TRANSFER_COUNTS: dict[str | None, tuple[int, int]] = {"completed": (1, 0), "dropped": (1, 1)}
 
 
 SUM_GRID_BITS = 20
@@ -114,7 +134,10 @@ class Rollup:
     no_service: int = 0
     access_attempts: int = 0
     access_failures: int = 0
+    transfers_started: int = 0
+    transfers_dropped: int = 0
     gap_hist: list[int] = field(default_factory=lambda: _zeros(GAP_EDGES_S))
+    local_hour_hist: list[int] = field(default_factory=lambda: [0] * LOCAL_HOURS)
     dl_mbps: Moments = field(default_factory=partial(Moments, FIELD_EDGES["dl_mbps"]))
     ul_mbps: Moments = field(default_factory=partial(Moments, FIELD_EDGES["ul_mbps"]))
     rtt_ms: Moments = field(default_factory=partial(Moments, FIELD_EDGES["rtt_ms"]))
@@ -138,11 +161,16 @@ class Rollup:
         count it as such.
         """
         self.records += 1
+        self.local_hour_hist[sample.t.astimezone(VIETNAM_TZ).hour] += 1
         if gap_s is not None:
             self.gap_hist[bin_index(GAP_EDGES_S, gap_s)] += 1
         if sample.access_ok is not None:
             self.access_attempts += 1
             self.access_failures += not sample.access_ok
+        for outcome in (sample.dl_outcome, sample.ul_outcome):
+            started, dropped = _TRANSFER_COUNTS.get(outcome, (0, 0))
+            self.transfers_started += started
+            self.transfers_dropped += dropped
         if not sample.service:
             self.no_service += 1
             return
@@ -156,11 +184,11 @@ class Rollup:
         if other.key != self.key:
             raise ValueError(f"cannot merge rollups with keys {self.key} and {other.key}")
         result = Rollup.from_row(self.as_row())
-        result.records += other.records
-        result.no_service += other.no_service
-        result.access_attempts += other.access_attempts
-        result.access_failures += other.access_failures
-        result.gap_hist = [a + b for a, b in zip(result.gap_hist, other.gap_hist, strict=True)]
+        for name in COUNTER_COLUMNS:
+            setattr(result, name, getattr(result, name) + getattr(other, name))
+        for name in COUNT_HISTS:
+            mine, theirs = getattr(result, name), getattr(other, name)
+            setattr(result, name, [a + b for a, b in zip(mine, theirs, strict=True)])
         for name in FIELDS:
             result.moments(name).absorb(other.moments(name))
         return result
@@ -168,7 +196,8 @@ class Rollup:
     def as_row(self) -> dict[str, Any]:
         """Flat mapping with the names of :data:`COLUMNS`, for storage."""
         row: dict[str, Any] = {name: getattr(self, name) for name in KEY_COLUMNS + COUNTER_COLUMNS}
-        row["gap_hist"] = list(self.gap_hist)
+        for name in COUNT_HISTS:
+            row[name] = list(getattr(self, name))
         for name in FIELDS:
             m = self.moments(name)
             row.update(
@@ -185,10 +214,11 @@ class Rollup:
     def from_row(cls, row: Mapping[str, Any]) -> Rollup:
         """Inverse of :meth:`as_row`; a histogram of the wrong length is refused."""
         rollup = cls(**{name: row[name] for name in KEY_COLUMNS + COUNTER_COLUMNS})
-        gap_hist = list(row["gap_hist"])
-        if len(gap_hist) != len(GAP_EDGES_S) + 1:
-            raise ValueError(f"gap_hist has {len(gap_hist)} bins, expected {len(GAP_EDGES_S) + 1}")
-        rollup.gap_hist = gap_hist
+        for name, bins in COUNT_HISTS.items():
+            counts = [int(v) for v in row[name]]
+            if len(counts) != bins:
+                raise ValueError(f"{name} has {len(counts)} bins, expected {bins}")
+            setattr(rollup, name, counts)
         for name in FIELDS:
             setattr(
                 rollup,

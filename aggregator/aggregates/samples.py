@@ -49,6 +49,10 @@ class Sample:
     access_ok: bool | None = None
     access_s: float | None = None
     rsrp_dbm: float | None = None
+    # What became of the cycle's download and upload (``completed``, ``dropped``,
+    # ``not_started``), None when not tried or not reported: QCVN §2.1.4.
+    dl_outcome: str | None = None
+    ul_outcome: str | None = None
 
     def __post_init__(self) -> None:
         if self.t.tzinfo is None:
@@ -83,4 +87,6 @@ class Sample:
             access_ok=row.get("access_ok"),
             access_s=row.get("access_s"),
             rsrp_dbm=row.get("nr_rsrp_dbm") if tech == NR_NSA else row.get("rsrp_dbm"),
+            dl_outcome=row.get("dl_outcome"),
+            ul_outcome=row.get("ul_outcome"),
         )

@@ -47,5 +47,6 @@ def columns_of(accepted: Accepted) -> dict[str, Any]:
         "rtt_ms": lat.get("rtt_ms_p50"), "jitter_ms": lat.get("jitter_ms"),
         "loss_pct": lat.get("loss_pct"), "dl_mbps": dl.get("mbps"), "ul_mbps": ul.get("mbps"),
         "access_ok": access.get("ok"), "access_s": access.get("dur_s"),
+        "dl_outcome": dl.get("outcome"), "ul_outcome": ul.get("outcome"),
         "raw": accepted.raw.decode("utf-8"),
     }  # fmt: skip

@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 import psycopg
 
-from giamsat.aggregator.aggregates.histogram import FIELD_EDGES, FIELDS, GAP_EDGES_S
-from giamsat.aggregator.aggregates.rollup import COLUMNS, COUNTER_COLUMNS
+from giamsat.aggregator.aggregates.histogram import FIELD_EDGES, FIELDS
+from giamsat.aggregator.aggregates.rollup import COLUMNS, COUNT_HISTS, COUNTER_COLUMNS
 from giamsat.contract.timezone import VIETNAM_TZ, VIETNAM_TZ_NAME
 
 KEYS = ("h3", "op", "tech", "probe", "env")
@@ -44,8 +44,8 @@ def atleast_column(hist: str) -> str:
 
 def hist_lengths() -> dict[str, int]:
     """Bins per histogram column: one more than its edges (see compliance/histogram.py)."""
-    edges = {"gap_hist": GAP_EDGES_S, **{f"{f}_hist": FIELD_EDGES[f] for f in FIELDS}}
-    return {c: len(edges[c]) + 1 for c in HISTS}
+    bins = {**COUNT_HISTS, **{f"{f}_hist": len(FIELD_EDGES[f]) + 1 for f in FIELDS}}
+    return {c: bins[c] for c in HISTS}
 
 
 # --- PostgreSQL binary COPY as numpy arrays ------------------------------------------------

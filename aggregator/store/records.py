@@ -26,6 +26,7 @@ COLUMNS = (
     "t", "id", "probe", "lat", "lon", "h3", "env", "service", "mcc", "mnc", "tech", "op",
     "rsrp_dbm", "rsrq_db", "sinr_db", "nr_rsrp_dbm", "nr_rsrq_db", "nr_sinr_db",
     "rtt_ms", "jitter_ms", "loss_pct", "dl_mbps", "ul_mbps", "access_ok", "access_s", "raw",
+    "dl_outcome", "ul_outcome",
 )  # fmt: skip
 
 

@@ -14,17 +14,15 @@ from typing import Any
 
 import psycopg
 
-from giamsat.aggregator.aggregates.histogram import FIELD_EDGES, GAP_EDGES_S
+from giamsat.aggregator.aggregates.histogram import FIELD_EDGES
 from giamsat.aggregator.aggregates.rollup import COLUMNS as ROLLUP_COLUMNS
-from giamsat.aggregator.aggregates.rollup import KEY_COLUMNS, Rollup, build_rollups
+from giamsat.aggregator.aggregates.rollup import COUNT_HISTS, KEY_COLUMNS, Rollup, build_rollups
 from giamsat.aggregator.aggregates.samples import Sample
 
 _KEY = ", ".join(KEY_COLUMNS)
 _ROLLUP_COLUMNS = ", ".join(ROLLUP_COLUMNS)
 # Histogram columns and their number of bins.
-_BINS = {"gap_hist": len(GAP_EDGES_S) + 1} | {
-    f"{name}_hist": len(edges) + 1 for name, edges in FIELD_EDGES.items()
-}
+_BINS = dict(COUNT_HISTS) | {f"{name}_hist": len(edges) + 1 for name, edges in FIELD_EDGES.items()}
 
 
 def _add_bins(column: str) -> str:

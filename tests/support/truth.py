@@ -15,6 +15,14 @@ monitored sites, which is what the regulator's verdict is about; day effects
 are random, which is the uncertainty a probe-day bootstrap must capture.
 Access failures are independent per attempt, so the true failure share is
 exactly ``access_failure``.
+
+Transfers carry an outcome only when ``dropped`` is given (otherwise the
+samples are those of an agent from before outcomes): then every started
+transfer, the download of each cycle whose access succeeded and the upload
+after a download that completed, is dropped independently with probability
+``dropped``, so the true dropped-transfer share is exactly ``dropped``. A
+dropped transfer has no rate, as the agent records it. The outcomes come from
+their own random stream, so giving ``dropped`` changes no other draw.
 """
 
 from __future__ import annotations
@@ -44,6 +52,7 @@ class Truth:
     rsrp_sd_db: float = 6.0
     access_failure: float = 0.02
     no_service: float = 0.0
+    dropped: float | None = None
     probes: int = 12
     days: int = 5
     per_probe_day: int = 30
@@ -89,6 +98,7 @@ def generate(truth: Truth) -> list[Sample]:
             f"{truth.per_probe_day} samples {truth.interval_s:g} s apart do not fit in a day"
         )
     rng = np.random.default_rng(truth.seed)
+    drops = np.random.default_rng([truth.seed, 1])
     envs = _environments(truth)
     means = {
         "dl_mbps": truth.dl_mbps,
@@ -127,6 +137,7 @@ def generate(truth: Truth) -> list[Sample]:
             ).tolist()
             served = (rng.random(n) >= truth.no_service).tolist()
             access_ok = (rng.random(n) >= truth.access_failure).tolist()
+            dropped = (drops.random((n, 2)) < (truth.dropped or 0.0)).tolist()
             for i in range(n):
                 t = begin + timedelta(seconds=offsets[i])
                 if not served[i]:
@@ -136,6 +147,12 @@ def generate(truth: Truth) -> list[Sample]:
                         )
                     )
                     continue
+                dl_mbps, ul_mbps = values["dl_mbps"][i], values["ul_mbps"][i]
+                dl_outcome = ul_outcome = None
+                if truth.dropped is not None:
+                    dl_outcome, ul_outcome = _outcomes(access_ok[i], dropped[i])
+                    dl_mbps = dl_mbps if dl_outcome == "completed" else None
+                    ul_mbps = ul_mbps if ul_outcome == "completed" else None
                 samples.append(
                     Sample(
                         t=t,
@@ -145,12 +162,27 @@ def generate(truth: Truth) -> list[Sample]:
                         env=env,
                         h3=cells[i],
                         service=True,
-                        dl_mbps=values["dl_mbps"][i],
-                        ul_mbps=values["ul_mbps"][i],
+                        dl_mbps=dl_mbps,
+                        ul_mbps=ul_mbps,
                         rtt_ms=values["rtt_ms"][i],
                         access_ok=access_ok[i],
                         access_s=values["access_s"][i] if access_ok[i] else None,
                         rsrp_dbm=rsrp[i],
+                        dl_outcome=dl_outcome,
+                        ul_outcome=ul_outcome,
                     )
                 )
     return samples
+
+
+def _outcomes(access_ok: bool, dropped: list[bool]) -> tuple[str, str | None]:
+    """A cycle's download and upload outcomes, as the agent runs them.
+
+    No access: the download never started and no upload is tried. Otherwise
+    the download started, and the upload runs only after it completed.
+    """
+    if not access_ok:
+        return "not_started", None
+    if dropped[0]:
+        return "dropped", None
+    return "completed", "dropped" if dropped[1] else "completed"
