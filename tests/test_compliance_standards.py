@@ -34,8 +34,16 @@ def test_shipped_standards_carry_the_design_figures() -> None:
         "dl_share_30": ("share_at_least", ">=", 95.0),
         "latency_mean": ("mean", "<=", 50.0),
         "access_failure": ("access_failure_ratio", "<=", 5.0),
+        "radio_availability": ("radio_availability", ">=", 95.0),
+        "dropped_transfer": ("dropped_transfer_ratio", "<=", 10.0),
     }
     assert nr.kpi("dl_share_30").threshold == 30.0
+    # Not yet read from the official text: marked so, with the reason.
+    assert nr.kpi("radio_availability").unconfirmed is not None
+    assert "§1.4.5" in nr.kpi("radio_availability").unconfirmed
+    assert "5 % and 10 %" in nr.kpi("dropped_transfer").unconfirmed
+    assert nr.kpi("dl_mean").unconfirmed is None
+    assert nr.version == "07/2021/TT-BTTTT" and len(nr.versions) == 1
     assert nr.sampling.min_samples == 1500 and nr.sampling.min_spacing_s == 30.0
     assert nr.sampling.per_env == {"indoor": 500, "outdoor_fixed": 500, "outdoor_mobile": 500}
     assert nr.early_warning.min_samples < nr.sampling.min_samples
@@ -43,6 +51,14 @@ def test_shipped_standards_carry_the_design_figures() -> None:
     lte = standards["QCVN-81:2019/BTTTT"]
     assert lte.record_techs == ("LTE",)
     assert lte.kpi("radio_availability").limit == 95.0
+    # §2.1.1's own sampling: 100,000 outdoor-mobile samples at different hours.
+    availability = lte.rules_for(lte.kpi("radio_availability"))
+    assert availability.min_samples == 100_000
+    assert availability.per_env == {"outdoor_mobile": 100_000}
+    assert availability.min_spacing_s == 30.0  # the standard's, per device
+    assert availability.hours is not None and availability.hours.envs == ("outdoor_mobile",)
+    assert lte.rules_for(lte.kpi("dl_mean")) is lte.sampling
+    assert lte.kpi("dropped_transfer").unconfirmed is not None
     assert lte.kpi("access_failure").limit == 5.0
     assert (lte.kpi("access_time_mean").comparator, lte.kpi("access_time_mean").limit) == ("<=", 5)
     assert lte.kpi("dl_mean").declared == "vd" and lte.kpi("dl_mean").limit is None

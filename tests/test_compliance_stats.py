@@ -94,3 +94,30 @@ def test_intervals_cover_the_truth_in_at_least_90_percent_of_200_datasets() -> N
         share_hits += failure.ci_low <= 100 * true_failure <= failure.ci_high
     assert mean_hits >= 0.9 * runs, f"bootstrap covered the truth in {mean_hits}/{runs}"
     assert share_hits >= 0.9 * runs, f"Wilson covered the truth in {share_hits}/{runs}"
+
+
+def test_dropped_transfer_intervals_cover_the_truth_in_at_least_90_percent_of_200_runs() -> None:
+    """Wilson, corrected for probe-day clustering, on the share of started transfers dropped.
+
+    A cycle starts one or two transfers (the upload only after a completed
+    download), so the denominators vary by cluster as in the field.
+    """
+    standard = replace(QCVN_126, kpis=(QCVN_126.kpi("dropped_transfer"),))
+    true_dropped = 0.06
+    hits = 0
+    runs = 200
+    for seed in range(runs):
+        truth = Truth(
+            dropped=true_dropped,
+            access_failure=0.05,
+            probes=8,
+            days=5,
+            per_probe_day=20,
+            seed=20_000 + seed,
+        )
+        verdict = evaluate(
+            standard, VIETTEL, build_rollups(generate(truth)), area="A", period=OCTOBER
+        ).kpi("dropped_transfer")
+        assert verdict.samples > 8 * 5 * 20  # downloads and uploads
+        hits += verdict.ci_low <= 100 * true_dropped <= verdict.ci_high
+    assert hits >= 0.9 * runs, f"Wilson covered the truth in {hits}/{runs}"

@@ -85,12 +85,17 @@ def test_estimate_below_limit_with_overlapping_interval_is_at_risk() -> None:
 
 
 def test_too_few_samples_give_insufficient_data_with_reasons() -> None:
-    assessment = _assess(Truth(dl_mbps=60.0, probes=2, days=2, per_probe_day=20, seed=4))
+    assessment = _assess(
+        Truth(dl_mbps=60.0, probes=2, days=2, per_probe_day=20, seed=4, dropped=0.05)
+    )
     for verdict in assessment.kpis:
         assert verdict.verdict is Verdict.INSUFFICIENT_DATA
         assert verdict.grade == EARLY_WARNING
-        assert "early_warning.min_samples: 80 < 200" in verdict.insufficient
         assert "early_warning.min_probe_days: 4 < 5" in verdict.insufficient
+        assert f"early_warning.min_samples: {verdict.samples} < 200" in verdict.insufficient
+    # 80 cycles; a dropped download has no rate, and is followed by no upload.
+    assert assessment.kpi("access_failure").samples == 80
+    assert assessment.kpi("dl_mean").samples < 80
     # The estimate is still reported, so an inspector sees where it is heading.
     assert assessment.kpi("dl_mean").value == pytest.approx(60.0, rel=0.25)
     nothing = evaluate(QCVN_126, OPERATORS["Vietnamobile"], [], area="A", period=OCTOBER)
@@ -178,7 +183,7 @@ def test_json_csv_and_table_renderings() -> None:
     assert "Thái Nguyên" in to_json(assessment)  # UTF-8, not \\u escapes
 
     rows = list(csv.DictReader(io.StringIO(to_csv([assessment, assessment]))))
-    assert len(rows) == 10
+    assert len(rows) == 2 * len(assessment.kpis)
     assert rows[0]["kpi_id"] == "dl_mean" and rows[0]["verdict"] == "FAIL"
     assert float(rows[0]["ci_high"]) == pytest.approx(assessment.kpi("dl_mean").ci_high)
 
@@ -186,7 +191,18 @@ def test_json_csv_and_table_renderings() -> None:
     lines = table.splitlines()
     assert lines[0].startswith("QCVN-126:2021/BTTTT - Viettel 5G - Thái Nguyên")
     assert any(line.startswith("dl_mean ") and "FAIL" in line for line in lines)
-    assert len(lines) == 2 + len(assessment.kpis)
+    unconfirmed = [k for k in assessment.kpis if k.unconfirmed]
+    assert unconfirmed  # radio availability and dropped transfers, in the shipped file
+    assert len(lines) == 2 + len(assessment.kpis) + len(unconfirmed)
+    for k in unconfirmed:
+        assert any(line.startswith(f"{k.kpi_id} ") and "(unconfirmed)" in line for line in lines)
+        assert f"(unconfirmed) {k.kpi_id}: not confirmed from the official text: " in table
+        assert data["kpis"][list(assessment.kpis).index(k)]["unconfirmed"] == k.unconfirmed
+        assert rows[list(assessment.kpis).index(k)]["unconfirmed"] == k.unconfirmed
+    assert rows[0]["unconfirmed"] == "" and data["kpis"][0]["unconfirmed"] is None
+    assert {r["version"] for r in rows} == {"07/2021/TT-BTTTT"}
+    assert data["version"] == "07/2021/TT-BTTTT"
+    assert lines[0].endswith(" - version 07/2021/TT-BTTTT")
 
 
 def test_a_standard_without_per_env_rules_needs_only_the_total() -> None:

@@ -262,9 +262,12 @@ def test_the_demo_fleet_fails_one_operator_area_on_5g_download_and_passes_anothe
     assert failing.verdict == "FAIL" and failing.grade == "evidence", failing
     assert failing.ci_high is not None and failing.ci_high < 100
     passing = assess("Viettel", LAO_CAI)
-    assert {k.kpi_id: k.verdict for k in passing.kpis} == dict.fromkeys(
-        ("dl_mean", "ul_mean", "dl_share_30", "latency_mean", "access_failure"), "PASS"
-    )
+    verdicts = {k.kpi_id: k.verdict for k in passing.kpis}
+    speeds = ("dl_mean", "ul_mean", "dl_share_30", "latency_mean", "access_failure")
+    assert {k: verdicts[k] for k in speeds} == dict.fromkeys(speeds, "PASS")
+    # The demo's records carry no transfer outcomes (demo/fleet.py writes dl/ul
+    # without them), so there is no dropped-transfer ratio to judge.
+    assert verdicts["dropped_transfer"] == "INSUFFICIENT_DATA"
     assert passing.kpi("dl_mean").grade == "evidence"
 
 

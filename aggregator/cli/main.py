@@ -26,6 +26,7 @@ from giamsat.aggregator.cli import (
     tokens,
 )
 from giamsat.aggregator.cli.common import Handler
+from giamsat.aggregator.compliance.standards import VersionSpanError
 from giamsat.aggregator.store.db import DatabaseError
 from giamsat.aggregator.store.probes import RegistryError
 from giamsat.aggregator.store.tokens import TokenError
@@ -71,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         handler: Handler = args.handler
         return handler(args)
-    except (ConfigError, DatabaseError, RegistryError, TokenError) as exc:
+    except (ConfigError, DatabaseError, RegistryError, TokenError, VersionSpanError) as exc:
         print(f"giamsat: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -1,16 +1,17 @@
 """From rollups to the per-cluster numbers one KPI is computed from.
 
 Every KPI is a ratio of sums (sum of values / samples, samples meeting a
-threshold / samples, failures / attempts), so for each probe-day cluster we
-need one numerator and one denominator. Days are Vietnamese calendar days
-(UTC+7, no daylight saving): a probe's day is what an inspector would call it.
+threshold / samples, failures / attempts, drops / transfers started), so for
+each probe-day cluster we need one numerator and one denominator. Days are
+Vietnamese calendar days (UTC+7, no daylight saving): a probe's day is what an
+inspector would call it.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import numpy as np
@@ -23,7 +24,7 @@ from giamsat.aggregator.aggregates.histogram import (
 )
 from giamsat.aggregator.aggregates.rollup import Rollup
 from giamsat.aggregator.aggregates.samples import NO_TECH
-from giamsat.aggregator.compliance.standards import Kpi, Standard
+from giamsat.aggregator.compliance.standards import Kpi, SamplingRules, Standard
 from giamsat.contract.timezone import VIETNAM_TZ
 
 
@@ -51,13 +52,18 @@ class Period:
 
 @dataclass(frozen=True)
 class KpiData:
-    """Numerators and denominators per probe-day, plus what the sampling rules need."""
+    """Numerators and denominators per probe-day, plus what the sampling rules need.
+
+    ``hours`` holds, per environment, the records per local hour of the day
+    of the rows that count (filled only when the rules have an hours rule).
+    """
 
     clusters: list[tuple[str, date]]
     numerators: np.ndarray
     denominators: np.ndarray
     per_env: dict[str, int]
     close_samples: int
+    hours: dict[str, list[int]] = field(default_factory=dict)
 
     @property
     def samples(self) -> int:
@@ -71,9 +77,11 @@ def ratio_of(kpi: Kpi) -> Callable[[Rollup], tuple[float, int]]:
     """
     if kpi.metric == "access_failure_ratio":
         return lambda row: (row.access_failures, row.access_attempts)
+    if kpi.metric == "dropped_transfer_ratio":
+        return lambda row: (row.transfers_dropped, row.transfers_started)
     if kpi.metric == "radio_availability" and kpi.threshold is not None:
         start = edge_position(RSRP_EDGES_DBM, kpi.threshold) + 1
-        return lambda row: (sum(row.rsrp_dbm.hist[start:]), row.rsrp_dbm.n + row.no_service)
+        return lambda row: (sum(row.rsrp_dbm.hist[start:]), radio_samples(row))
     if kpi.metric == "mean" and kpi.field is not None:
         name = kpi.field
         return lambda row: (getattr(row, name).sum, getattr(row, name).n)
@@ -81,6 +89,24 @@ def ratio_of(kpi: Kpi) -> Callable[[Rollup], tuple[float, int]]:
         name, start = kpi.field, edge_position(FIELD_EDGES[kpi.field], kpi.threshold) + 1
         return lambda row: (sum(getattr(row, name).hist[start:]), getattr(row, name).n)
     raise ValueError(f"KPI {kpi.id}: metric {kpi.metric!r} is unknown or incompletely defined")
+
+
+def radio_samples(row: Rollup) -> int:
+    """The samples of a row that radio availability judges: its denominator.
+
+    In a row of a technology, every record: one whose level is at or above
+    the threshold counts for, and everything else against, including a
+    no-service record and one in service whose level was not read (an NR-NSA
+    record without an NR leg reading proves no SS-RSRP at any level; see
+    :class:`~giamsat.aggregator.aggregates.samples.Sample`). A probe whose
+    modem cannot read the level therefore must not be used for this KPI. In a
+    row without a technology only the no-service records and the levels read
+    count: a record in service without a technology may belong to any, and
+    is not counted against every standard's radio availability at once.
+    """
+    if row.tech == NO_TECH:
+        return row.rsrp_dbm.n + row.no_service
+    return row.records
 
 
 @dataclass(frozen=True)
@@ -100,7 +126,7 @@ def prepare(
     Done once per assessment, so the per-row work shared by all KPIs (local
     day, spacing count) is not repeated for each of them.
     """
-    close_end = edge_position(GAP_EDGES_S, standard.sampling.min_spacing_s) + 1
+    end = close_end(standard.sampling)
     techs = (*standard.record_techs, NO_TECH)
     days: dict[datetime, date] = {}
     prepared: list[PreparedRow] = []
@@ -111,11 +137,18 @@ def prepare(
         if day is None:
             day = days[row.hour] = local_day(row.hour)
         if period.includes(day):
-            prepared.append(PreparedRow(row, (row.probe, day), sum(row.gap_hist[:close_end])))
+            prepared.append(PreparedRow(row, (row.probe, day), sum(row.gap_hist[:end])))
     return prepared
 
 
-def kpi_data(kpi: Kpi, prepared: Iterable[PreparedRow]) -> KpiData:
+def close_end(rules: SamplingRules) -> int:
+    """Bins of the gap histogram that hold samples closer than ``rules``' spacing."""
+    return edge_position(GAP_EDGES_S, rules.min_spacing_s) + 1
+
+
+def kpi_data(
+    kpi: Kpi, prepared: Iterable[PreparedRow], rules: SamplingRules | None = None
+) -> KpiData:
     """Group the rows that count towards ``kpi`` into probe-days.
 
     Rows without a technology (no service) count only towards radio
@@ -123,12 +156,20 @@ def kpi_data(kpi: Kpi, prepared: Iterable[PreparedRow]) -> KpiData:
     unavailability that KPI measures. Clusters are sorted and their sums taken
     with ``math.fsum`` (exactly rounded), so the same rows in any order give
     bit-identical results and a seeded bootstrap reproduces the same interval.
+
+    ``rules`` are the KPI's sampling rules (``standard.rules_for(kpi)``): the
+    too-close samples are counted against their spacing, and their hours rule
+    asks for the records per local hour. Without them, the spacing the rows
+    were prepared with counts and no hours are gathered.
     """
     ratio = ratio_of(kpi)
     with_no_tech = kpi.metric == "radio_availability"
+    end = None if rules is None else close_end(rules)
+    with_hours = rules is not None and rules.hours is not None
     numerators: dict[tuple[str, date], list[float]] = {}
     denominators: dict[tuple[str, date], int] = {}
     per_env: dict[str, int] = {}
+    hours: dict[str, list[int]] = {}
     close = 0
     for item in prepared:
         if item.row.tech == NO_TECH and not with_no_tech:
@@ -139,7 +180,11 @@ def kpi_data(kpi: Kpi, prepared: Iterable[PreparedRow]) -> KpiData:
         numerators.setdefault(item.cluster, []).append(numerator)
         denominators[item.cluster] = denominators.get(item.cluster, 0) + denominator
         per_env[item.row.env] = per_env.get(item.row.env, 0) + denominator
-        close += item.close
+        close += item.close if end is None else sum(item.row.gap_hist[:end])
+        if with_hours:
+            counts = hours.setdefault(item.row.env, [0] * len(item.row.local_hour_hist))
+            for h, n in enumerate(item.row.local_hour_hist):
+                counts[h] += n
     keys = sorted(denominators)
     return KpiData(
         clusters=keys,
@@ -147,4 +192,5 @@ def kpi_data(kpi: Kpi, prepared: Iterable[PreparedRow]) -> KpiData:
         denominators=np.array([denominators[k] for k in keys], dtype=float),
         per_env=per_env,
         close_samples=close,
+        hours=hours,
     )

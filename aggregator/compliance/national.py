@@ -20,7 +20,11 @@ The answer is the engine's own, not an approximation of it:
   Its resamples depend only on the seed and the number of clusters, so every
   KPI and area with the same cluster count shares one resample matrix, and
   all their totals are one matrix product;
-* the same sampling checks and verdicts (:func:`check_sampling`, :func:`decide`).
+* the same sampling checks and verdicts (:func:`check_sampling`, :func:`decide`),
+  with each KPI's own sampling rules (its spacing, and the records per local
+  hour of the day where an hours rule asks for them);
+* the same version of each standard: the one in force for the period
+  (:meth:`~giamsat.aggregator.compliance.standards.Standard.for_period`).
 
 Equal bit for bit, not just close: a rollup's sums hold values on a binary
 grid (:func:`giamsat.aggregator.aggregates.rollup.on_grid`), so the
@@ -52,10 +56,11 @@ from giamsat.aggregator.aggregates.histogram import (
     RSRP_EDGES_DBM,
     edge_position,
 )
+from giamsat.aggregator.aggregates.rollup import LOCAL_HOURS
 from giamsat.aggregator.aggregates.samples import NO_TECH, UNKNOWN
 from giamsat.aggregator.compliance import Assessment, KpiVerdict, Operator, Period, Standard
 from giamsat.aggregator.compliance.sampling import check_sampling
-from giamsat.aggregator.compliance.standards import Kpi
+from giamsat.aggregator.compliance.standards import Kpi, SamplingRules
 from giamsat.aggregator.compliance.stats import (
     MAX_CELLS,
     Estimate,
@@ -94,10 +99,18 @@ def _kpi_terms(kpi: Kpi, prefix: str, cumulative: bool) -> tuple[str, str]:
     suffix = "_atleast" if cumulative else "_hist"
     if kpi.metric == "access_failure_ratio":
         return f"{prefix}access_failures", f"{prefix}access_attempts"
+    if kpi.metric == "dropped_transfer_ratio":
+        return f"{prefix}transfers_dropped", f"{prefix}transfers_started"
     if kpi.metric == "radio_availability" and kpi.threshold is not None:
         start = edge_position(RSRP_EDGES_DBM, kpi.threshold) + 1
         tail = _tail(f"{prefix}rsrp_dbm{suffix}", start, len(RSRP_EDGES_DBM) + 1, cumulative)
-        return tail, f"({prefix}rsrp_dbm_n + {prefix}no_service)"
+        # clusters.radio_samples: every record of a technology; without one, levels read
+        # and no-service records only.
+        samples = (
+            f"(CASE WHEN {prefix}tech <> '{NO_TECH}' THEN {prefix}records"
+            f" ELSE {prefix}rsrp_dbm_n + {prefix}no_service END)"
+        )
+        return tail, samples
     if kpi.metric == "mean" and kpi.field is not None:
         return f"{prefix}{kpi.field}_sum", f"{prefix}{kpi.field}_n"
     if kpi.metric == "share_at_least" and kpi.field is not None and kpi.threshold is not None:
@@ -108,12 +121,31 @@ def _kpi_terms(kpi: Kpi, prefix: str, cumulative: bool) -> tuple[str, str]:
     raise ValueError(f"KPI {kpi.id}: metric {kpi.metric!r} is unknown or incompletely defined")
 
 
-def _close_term(standard: Standard, prefix: str, cumulative: bool) -> str:
-    """Samples of a row taken less than the standard's spacing after the device's previous one."""
-    end = edge_position(GAP_EDGES_S, standard.sampling.min_spacing_s) + 1
+def _close_term(rules: SamplingRules, prefix: str, cumulative: bool) -> str:
+    """Samples of a row taken less than the rules' spacing after the device's previous one."""
+    end = edge_position(GAP_EDGES_S, rules.min_spacing_s) + 1
     if cumulative:
         return f"({prefix}gap_atleast[1] - {prefix}gap_atleast[{end + 1}])"
     return "(" + " + ".join(f"{prefix}gap_hist[{i + 1}]" for i in range(end)) + ")"
+
+
+def _hour_term(hour: int, prefix: str, cumulative: bool) -> str:
+    """A row's records in local hour ``hour`` (0-based) of the day."""
+    if not cumulative:
+        return f"{prefix}local_hour_hist[{hour + 1}]"
+    if hour + 1 == LOCAL_HOURS:
+        return f"{prefix}local_hour_atleast[{LOCAL_HOURS}]"
+    return f"({prefix}local_hour_atleast[{hour + 1}] - {prefix}local_hour_atleast[{hour + 2}])"
+
+
+def _column_names(standard: Standard) -> list[str]:
+    """The per-KPI columns of :func:`_row_columns`, in order: n, d, c and any hours."""
+    names = []
+    for j, kpi in enumerate(standard.kpis):
+        names += [f"n{j}", f"d{j}", f"c{j}"]
+        if standard.rules_for(kpi).hours is not None:
+            names += [f"h{j}_{h}" for h in range(LOCAL_HOURS)]
+    return names
 
 
 def _row_columns(standard: Standard, prefix: str, cumulative: bool) -> str:
@@ -121,18 +153,26 @@ def _row_columns(standard: Standard, prefix: str, cumulative: bool) -> str:
 
     Rows without a technology count only towards radio availability, and a
     row's close samples count towards a KPI only when the row does (non-zero
-    denominator), exactly as clusters.kpi_data selects rows.
+    denominator), exactly as clusters.kpi_data selects rows; so do its records
+    per local hour h{j}_0..h{j}_23, for a KPI whose rules spread samples over hours.
     """
     columns = []
-    close = _close_term(standard, prefix, cumulative)
     for j, kpi in enumerate(standard.kpis):
+        rules = standard.rules_for(kpi)
         num, den = _kpi_terms(kpi, prefix, cumulative)
+        close = _close_term(rules, prefix, cumulative)
         counts = "true" if kpi.metric == "radio_availability" else f"{prefix}tech <> '{NO_TECH}'"
         columns += [
             f"CASE WHEN {counts} THEN {num} ELSE 0 END::float8 AS n{j}",
             f"CASE WHEN {counts} THEN {den} ELSE 0 END::float8 AS d{j}",
             f"CASE WHEN {counts} AND {den} > 0 THEN {close} ELSE 0 END::float8 AS c{j}",
         ]
+        if rules.hours is not None:
+            columns += [
+                f"CASE WHEN {counts} AND {den} > 0 THEN {_hour_term(h, prefix, cumulative)}"
+                f" ELSE 0 END::float8 AS h{j}_{h}"
+                for h in range(LOCAL_HOURS)
+            ]
     return ", ".join(columns)
 
 
@@ -147,7 +187,7 @@ def _query(standard: Standard, mapped: bool) -> str:
     keys = ", ".join(KEYS)
     same_key = " AND ".join(f"c.{k} = d.{k}" for k in KEYS)
     hourly_key = " AND ".join(f"r.{k} = c.{k}" for k in KEYS)
-    sums = ", ".join(f"sum(s.{x}{j})" for j in range(len(standard.kpis)) for x in "ndc")
+    sums = ", ".join(f"sum(s.{name})" for name in _column_names(standard))
     if mapped:
         area_map = """, area_map AS (
     SELECT u.h3, (%(area_ords)s::int[])[array_position(%(area_ids)s::text[], ac.area_id)] AS a
@@ -190,9 +230,11 @@ ORDER BY 1, 2, 3, s.probe COLLATE "C", s.day
 """
 
 
-def _fetch(conn: psycopg.Connection, sql: str, params: dict[str, object], kpis: int) -> np.ndarray:
+def _fetch(
+    conn: psycopg.Connection, sql: str, params: dict[str, object], standard: Standard
+) -> np.ndarray:
     fields: list[Field] = [("gs", ">i4"), ("a", ">i4"), ("o", ">i4"), ("env", ">i4")]
-    fields += [(f"{x}{j}", ">f8") for j in range(kpis) for x in "ndc"]
+    fields += [(name, ">f8") for name in _column_names(standard)]
     return copy_out(conn, sql, params, fields)
 
 
@@ -343,6 +385,7 @@ class _KpiData:
     denominators: np.ndarray
     per_env: dict[str, int]
     close: int
+    hours: dict[str, list[int]]
 
 
 def _kpi_verdict(
@@ -357,7 +400,10 @@ def _kpi_verdict(
 ) -> KpiVerdict:
     """The KpiVerdict ``evaluate`` builds from the same numbers."""
     samples = int(data.denominators.sum())
-    check = check_sampling(standard, samples, data.per_env, len(data.denominators), data.close)
+    check = check_sampling(
+        standard, samples, data.per_env, len(data.denominators), data.close,
+        kpi=kpi, hours=data.hours,
+    )  # fmt: skip
     return kpi_verdict(
         standard, operator, kpi, estimate, check, area=area, period=period,
         samples=samples, probe_days=len(data.denominators), confidence=confidence,
@@ -385,12 +431,17 @@ def _split(rows: np.ndarray, standard: Standard, n_ops: int, groups: int) -> lis
     if np.any(envs["env"] < 0):
         raise RuntimeError(f"rollups hold an environment outside {ENV_CODES}")
     result: list[list[_KpiData]] = [[] for _ in range(groups)]
-    for j in range(len(standard.kpis)):
+    for j, kpi in enumerate(standard.kpis):
         num = np.ascontiguousarray(clusters[f"n{j}"], dtype=float)
         den = np.ascontiguousarray(clusters[f"d{j}"], dtype=float)
         env_den = np.zeros((groups, len(ENV_CODES)))
         np.add.at(env_den, (env_group, envs["env"]), envs[f"d{j}"])
         close = np.bincount(env_group, weights=envs[f"c{j}"], minlength=groups)
+        env_hours = None
+        if standard.rules_for(kpi).hours is not None:
+            env_hours = np.zeros((groups, len(ENV_CODES), LOCAL_HOURS))
+            for h in range(LOCAL_HOURS):
+                np.add.at(env_hours[:, :, h], (env_group, envs["env"]), envs[f"h{j}_{h}"])
         for g in range(groups):
             part = slice(bounds[g], bounds[g + 1])
             keep = den[part] > 0
@@ -404,6 +455,13 @@ def _split(rows: np.ndarray, standard: Standard, n_ops: int, groups: int) -> lis
                         if env_den[g, e] > 0
                     },
                     close=int(close[g]),
+                    hours={}
+                    if env_hours is None
+                    else {
+                        ENV_CODES[e]: [int(n) for n in env_hours[g, e]]
+                        for e in range(len(ENV_CODES))
+                        if env_hours[g, e].any()
+                    },
                 )
             )
     return result
@@ -432,11 +490,10 @@ def _standard_part(conn: psycopg.Connection, standard: Standard, job: _Job) -> _
         conn.execute("SET LOCAL jit = off")
         params = {**job.base, "mark": watermark(conn), "techs": [*standard.record_techs, NO_TECH]}
         parts = []
-        kpis = len(standard.kpis)
         if ids or cells:
-            parts.append(_fetch(conn, _query(standard, True), params, kpis))
+            parts.append(_fetch(conn, _query(standard, True), params, standard))
         for a in whole:
-            parts.append(_fetch(conn, _query(standard, False), {**params, "all": a}, kpis))
+            parts.append(_fetch(conn, _query(standard, False), {**params, "all": a}, standard))
     rows = np.concatenate(parts)
     if len(parts) > 1:
         rows = rows[np.lexsort((np.arange(len(rows)), rows["o"], rows["a"], rows["gs"]))]
@@ -501,8 +558,12 @@ def national_table(
     so the database works on one while numpy works on another. That
     connection sees committed rows only; when it cannot be opened, every
     standard runs on ``conn`` in turn.
+
+    Each standard is judged by its version in force for the whole period; a
+    period that two versions of one share is refused with
+    :class:`~giamsat.aggregator.compliance.standards.VersionSpanError`.
     """
-    standards = list(standards)
+    standards = [standard.for_period(period.start, period.end) for standard in standards]
     operators = list(operators)
     areas = list(areas) if areas is not None else _areas_of(conn, level)
     if not areas or not operators or not standards:

@@ -1,4 +1,10 @@
-"""Verdicts as JSON, as a text table for the console, and as CSV for spreadsheets."""
+"""Verdicts as JSON, as a text table for the console, and as CSV for spreadsheets.
+
+Every form carries the version of the standard a verdict was judged by and,
+for a KPI whose definition, threshold or limit is not confirmed from the
+official text, the standard's note saying so: JSON and CSV in ``version`` and
+``unconfirmed``, the table as a mark beside the verdict with the notes below.
+"""
 
 from __future__ import annotations
 
@@ -36,7 +42,11 @@ CSV_COLUMNS: tuple[str, ...] = (
     "grade",
     "unmet",
     "insufficient",
+    "version",
+    "unconfirmed",
 )
+# Beside a verdict whose KPI is not confirmed from the official text.
+UNCONFIRMED_MARK = "(unconfirmed)"
 
 
 def to_jsonable(value: Any) -> Any:
@@ -77,6 +87,8 @@ def render_table(assessment: Assessment) -> str:
         f"{assessment.standard_id} - {assessment.operator} {assessment.technology}"
         f" - {assessment.area} - {assessment.period_start} .. {assessment.period_end}"
     )
+    if assessment.version is not None:
+        header += f" - version {assessment.version}"
     titles = ("KPI", "limit", "value", f"{assessment.confidence:.0%} CI", "samples",
               "probe-days", "verdict", "grade", "unmet rules")  # fmt: skip
     lines = [
@@ -87,7 +99,7 @@ def render_table(assessment: Assessment) -> str:
             _interval(v),
             str(v.samples),
             str(v.probe_days),
-            v.verdict.value,
+            v.verdict.value + (f" {UNCONFIRMED_MARK}" if v.unconfirmed else ""),
             v.grade,
             "; ".join(v.unmet + v.insufficient) or "-",
         )
@@ -97,6 +109,11 @@ def render_table(assessment: Assessment) -> str:
     out = [header]
     for row in [titles, *lines]:
         out.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+    out += [
+        f"{UNCONFIRMED_MARK} {v.kpi_id}: not confirmed from the official text: {v.unconfirmed}"
+        for v in assessment.kpis
+        if v.unconfirmed
+    ]
     return "\n".join(line.rstrip() for line in out) + "\n"
 
 
@@ -111,5 +128,6 @@ def to_csv(assessments: Iterable[Assessment]) -> str:
             row = {name: data[name] for name in CSV_COLUMNS}
             row["unmet"] = "; ".join(verdict.unmet)
             row["insufficient"] = "; ".join(verdict.insufficient)
+            row["unconfirmed"] = verdict.unconfirmed or ""
             writer.writerow(row)
     return buffer.getvalue()

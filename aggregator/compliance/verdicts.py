@@ -5,7 +5,11 @@ when the whole confidence interval lies on the wrong side of the limit. When
 the estimate is on the wrong side but the interval reaches the limit the
 verdict is AT_RISK (watch it, collect more); below the early-warning sample
 minimums it is INSUFFICIENT_DATA. Separately, each verdict carries its
-sampling grade (evidence or early warning) and the rules that were not met.
+sampling grade (evidence or early warning) and the rules that were not met,
+the version of the standard it was judged by, and, when the KPI's
+definition, threshold or limit has not been confirmed from the official
+text, the standard file's note saying so (``unconfirmed``): a verdict resting
+on an unconfirmed figure is shown as such wherever it appears.
 """
 
 from __future__ import annotations
@@ -51,7 +55,10 @@ class KpiVerdict:
     """One KPI's finding, self-contained so a case or a notice can quote it alone.
 
     Shares are in percent (``unit`` "%"); ``value``/``ci_low``/``ci_high`` are
-    None only when there was no sample at all.
+    None only when there was no sample at all. ``version`` names the version of
+    the standard in force for the period; ``unconfirmed`` is the standard's
+    note on what of this KPI is not confirmed from the official text, None
+    when all of it is. Both are None in verdicts stored before they existed.
     """
 
     standard_id: str
@@ -81,6 +88,8 @@ class KpiVerdict:
     grade: str
     unmet: tuple[str, ...]
     insufficient: tuple[str, ...]
+    version: str | None = None
+    unconfirmed: str | None = None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> KpiVerdict:
@@ -97,7 +106,12 @@ class KpiVerdict:
 
 @dataclass(frozen=True)
 class Assessment:
-    """All KPIs of one standard for one operator, area and period, with how they were computed."""
+    """All KPIs of one standard for one operator, area and period, with how they were computed.
+
+    ``version`` and ``version_from`` name the version of the standard in force
+    for the whole period, and the day it took effect (None when the file does
+    not say when the text as issued did).
+    """
 
     standard_id: str
     code: str
@@ -114,6 +128,8 @@ class Assessment:
     resamples: int
     seed: int
     kpis: tuple[KpiVerdict, ...]
+    version: str | None = None
+    version_from: date | None = None
 
     def kpi(self, kpi_id: str) -> KpiVerdict:
         for verdict in self.kpis:
@@ -189,6 +205,8 @@ def kpi_verdict(
         grade=check.grade,
         unmet=check.unmet,
         insufficient=check.insufficient,
+        version=standard.version,
+        unconfirmed=kpi.unconfirmed,
     )
 
 
@@ -208,15 +226,19 @@ def evaluate(
     ``rows`` may hold other operators, technologies and days: only the
     operator's rows in the standard's technologies and in ``period`` count.
     The caller chooses the rows of the area (the H3 cells of a commune,
-    district or province) and names it in ``area``.
+    district or province) and names it in ``area``. The KPIs are those of
+    the version of the standard in force for the whole period; a period two
+    versions share is refused (:class:`~.standards.VersionSpanError`).
     """
+    standard = standard.for_period(period.start, period.end)
     prepared = prepare(standard, operator.name, rows, period)
     verdicts: list[KpiVerdict] = []
     for kpi in standard.kpis:
-        data = kpi_data(kpi, prepared)
+        data = kpi_data(kpi, prepared, standard.rules_for(kpi))
         check = check_sampling(
-            standard, data.samples, data.per_env, len(data.clusters), data.close_samples
-        )
+            standard, data.samples, data.per_env, len(data.clusters), data.close_samples,
+            kpi=kpi, hours=data.hours,
+        )  # fmt: skip
         estimate: Estimate | None = None
         if data.samples:
             estimate = _estimate(
@@ -247,7 +269,10 @@ def assessment(
     verdicts: Iterable[KpiVerdict],
     method: tuple[float, int, int],
 ) -> Assessment:
-    """The KPI verdicts with what they judged; ``method`` is (confidence, resamples, seed)."""
+    """The KPI verdicts with what they judged; ``method`` is (confidence, resamples, seed).
+
+    ``standard`` is the standard as in force for ``period`` (:meth:`Standard.for_period`).
+    """
     confidence, resamples, seed = method
     return Assessment(
         standard_id=standard.id,
@@ -265,4 +290,6 @@ def assessment(
         resamples=resamples,
         seed=seed,
         kpis=tuple(verdicts),
+        version=standard.version,
+        version_from=standard.effective_from,
     )

@@ -8,6 +8,7 @@ instead of getting a stack trace.
 from __future__ import annotations
 
 import builtins
+import datetime
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,6 +115,13 @@ class Section:
         value = self._get(key, default)
         if value is not default and not isinstance(value, bool):
             raise self.error(key, f"must be true or false, not {value!r}")
+        return value
+
+    def date(self, key: builtins.str, default: Any = _MISSING) -> Any:
+        """A TOML local date, written without quotes (``effective_from = 2026-07-01``)."""
+        value = self._get(key, default)
+        if value is not default and type(value) is not datetime.date:
+            raise self.error(key, f"must be a date such as 2026-07-01 (no quotes), not {value!r}")
         return value
 
     def choice(
