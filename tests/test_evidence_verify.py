@@ -154,6 +154,34 @@ def test_pdf_names_operator_standard_verdict_in_vietnamese_and_english(bundle, t
     assert "\u1ed1" in text  # "ố" precomposed, not "o" + combining marks
 
 
+def test_dropped_transfers_verify_and_unconfirmed_figures_are_marked(tmp_path, aggregator_key):
+    """The new KPIs survive the round trip; the PDF and verdict.json mark what is unconfirmed."""
+    drops = fleet(dataclasses.replace(SLOW_NETWORK, dropped=0.2, seed=5))
+    assert any((r.get("dl") or {}).get("outcome") == "dropped" for r in drops.records)
+    path = build(tmp_path / "drops.zip", drops, aggregator_key).path
+    result = verify.verify_bundle(path)
+    assert result.ok, result.all_problems()
+    files = members(path)
+    verdict = json.loads(files[layout.VERDICT])
+    assert verdict["version"] == QCVN126.version
+    kpis = {k["kpi_id"]: k for k in verdict["kpis"]}
+    dropped = kpis["dropped_transfer"]
+    assert dropped["samples"] > 0 and dropped["version"] == QCVN126.version
+    assert dropped["ci_low"] <= 20.0 <= dropped["ci_high"]
+    assert dropped["unconfirmed"] == QCVN126.kpi("dropped_transfer").unconfirmed
+    assert kpis["dl_mean"]["unconfirmed"] is None
+    pdf = tmp_path / "report.pdf"
+    pdf.write_bytes(files[layout.REPORT])
+    text = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", str(pdf), "-"], capture_output=True, check=True
+    ).stdout.decode("utf-8")
+    flat = " ".join(text.split())
+    assert "chưa xác nhận / unconfirmed" in flat
+    assert "Unconfirmed (dropped_transfer)" in flat and "Unconfirmed (radio_availability)" in flat
+    assert "Tỷ lệ truyền tải dữ liệu bị rơi" in flat
+    assert f"Phiên bản / Version {QCVN126.version}" in flat
+
+
 def test_build_refuses_records_that_would_not_verify(tmp_path, data, aggregator_key):
     stranger = Ed25519PrivateKey.generate()
     forged = record.sign({k: v for k, v in data.records[0].items() if k != "sig_ed25519"}, stranger)

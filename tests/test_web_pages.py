@@ -216,6 +216,9 @@ def test_compliance_json_gives_the_verdicts_the_cli_gives(site: Site, tmp_path: 
     cells = {(a["standard_id"], a["area_id"], a["operator"]): a for a in grid["assessments"]}
     viettel = cells[(QCVN126, THAI_NGUYEN, "Viettel")]
     assert {k["verdict"] for k in viettel["kpis"]} == {"PASS"}
+    marked = {k["kpi_id"]: k["unconfirmed"] for k in viettel["kpis"] if k["unconfirmed"]}
+    assert set(marked) == {"radio_availability", "dropped_transfer"}
+    assert {k["version"] for k in viettel["kpis"]} == {viettel["version"]} != {None}
     lao_cai = cells[(QCVN126, LAO_CAI, "Viettel")]
     assert {k["verdict"] for k in lao_cai["kpis"]} == {"INSUFFICIENT_DATA"}
 
@@ -232,6 +235,8 @@ def test_compliance_page_links_each_verdict_to_its_kpis(site: Site) -> None:
             "all", *provinces,
         ] * 2  # fmt: skip
         assert 'data-operator="MobiFone" data-verdict="FAIL"' in html
+        # Viettel's worst 5G verdict is its dropped-transfer KPI's, whose limit is unconfirmed.
+        assert 'class="gs-unconfirmed" title="' in html and "dropped_transfer" in html
         detail = client.get(
             "/compliance/detail",
             params={"standard": QCVN126, "operator": "MobiFone", "area": THAI_NGUYEN, **span},
@@ -239,11 +244,17 @@ def test_compliance_page_links_each_verdict_to_its_kpis(site: Site) -> None:
     kpis = table_rows(detail.text, "gs-kpis")[1:]
     assert [r[0]["data-kpi"] for r in kpis] == [
         "dl_mean", "ul_mean", "dl_share_30", "latency_mean", "access_failure",
+        "radio_availability", "dropped_transfer",
     ]  # fmt: skip
     dl = kpis[0][1]
     assert dl[0] == "Tốc độ tải xuống trung bình Mean download throughput"
     assert dl[1] == "≥ 100 Mbit/s"
     assert dl[6] == "Không đạt / Fail"
+    # A verdict resting on an unconfirmed threshold or limit says so beside it.
+    assert "chưa xác nhận / unconfirmed" not in dl[6]
+    for row in kpis[5:]:
+        assert "chưa xác nhận / unconfirmed" in row[1][6], row
+    assert '<span class="gs-version">07/2021/TT-BTTTT</span>' in detail.text
     assert "Thái Nguyên" in detail.text
 
 

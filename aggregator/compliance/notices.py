@@ -5,12 +5,19 @@ measured value with its confidence interval, the limit, the area and period,
 the sample counts and whether sampling met the standard's rules, and the
 SHA-256 of the evidence bundle that holds the signed raw data. The text is a
 draft for an authorised official to sign; it says so.
+
+It also names the version of the standard the verdict was judged by, and
+when the KPI's definition, threshold or limit is not confirmed from the
+official text, it says so beside the limit, with the standard file's note:
+the official who signs must know the finding rests on a figure still to be
+confirmed.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -85,6 +92,36 @@ class _Facts:
         return self.case.state is CaseState.SANCTION_RECOMMENDED
 
 
+def _version_line(f: _Facts, label: str, since: str, fmt: Callable[[date], str]) -> list[str]:
+    """The version of the standard the verdict names, with the day it took effect if known."""
+    version = f.verdict.version
+    if version is None:
+        return []
+    found = next((x for x in f.standard.versions if x.id == version), None)
+    line = f"- {label}: {f.standard.code}, {version}"
+    if found is not None and found.effective_from is not None:
+        line += f" ({since} {fmt(found.effective_from)})"
+    return [line]
+
+
+def _unconfirmed_vi(v: KpiVerdict) -> list[str]:
+    if not v.unconfirmed:
+        return []
+    return [
+        "- CHƯA XÁC NHẬN: định nghĩa, ngưỡng hoặc mức quy định của chỉ tiêu này chưa được"
+        f" đối chiếu với văn bản chính thức của quy chuẩn ({v.unconfirmed})"
+    ]
+
+
+def _unconfirmed_en(v: KpiVerdict) -> list[str]:
+    if not v.unconfirmed:
+        return []
+    return [
+        "- UNCONFIRMED: this KPI's definition, threshold or limit has not been checked"
+        f" against the official text of the standard ({v.unconfirmed})"
+    ]
+
+
 def _finding_vi(f: _Facts) -> list[str]:
     v = f.verdict
     d = _decimals(v.unit)
@@ -109,6 +146,8 @@ def _finding_vi(f: _Facts) -> list[str]:
         f"{_vi_number(f.low, d)} – {_vi_number(f.high, d)} {v.unit} ({method})",
         f"- Mức quy định: {_SYMBOL[v.comparator]}"
         f" {_vi_number(v.limit, _limit_decimals(v.limit, v.unit))} {v.unit}",
+        *_unconfirmed_vi(v),
+        *_version_line(f, "Phiên bản quy chuẩn áp dụng", "hiệu lực từ ngày", _vi_date),
         f"- Số mẫu đo: {_vi_number(v.samples)} mẫu trong"
         f" {_vi_number(v.probe_days)} ngày-thiết bị đo",
         f"- Mức độ bằng chứng: {grade}",
@@ -138,6 +177,8 @@ def _finding_en(f: _Facts) -> list[str]:
         f"{_en_number(f.low, d)} – {_en_number(f.high, d)} {v.unit} ({method})",
         f"- Required: {_SYMBOL[v.comparator]}"
         f" {_en_number(v.limit, _limit_decimals(v.limit, v.unit))} {v.unit}",
+        *_unconfirmed_en(v),
+        *_version_line(f, "Version of the standard applied", "in force from", _en_date),
         f"- Samples: {_en_number(v.samples)} over {_en_number(v.probe_days)} probe-days",
         f"- Evidence grade: {grade}",
         f"- SHA-256 of the evidence bundle: {f.sha256}",

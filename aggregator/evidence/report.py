@@ -5,7 +5,10 @@ measured (the standard's KPIs and limits), where (the area, its map), when
 (the period and the first and last record), by which probes (with their key
 fingerprints), the result (each KPI's value, 95 % interval, verdict and
 whether the sampling met the standard's own rules), and how to check all of
-it without trusting the aggregator. It is a rendering of the other files; the
+it without trusting the aggregator. It names the version of the standard the
+verdicts were judged by, and marks every KPI whose definition, threshold or
+limit is not confirmed from the official text, beside its limit and its
+verdict, with the standard file's note. It is a rendering of the other files; the
 verifier does not read it, and the manifest's hash pins it.
 
 Vietnamese needs a Unicode font with its precomposed letters: DejaVu Sans
@@ -55,6 +58,7 @@ GRADE_LABELS: dict[str, tuple[str, str]] = {
     "early_warning": ("cảnh báo sớm", "early warning"),
 }
 _SYMBOL = {">=": "≥", "<=": "≤"}
+UNCONFIRMED_LABEL = "chưa xác nhận / unconfirmed"
 
 
 class _Then(TypedDict):
@@ -106,6 +110,29 @@ def _num(value: float | None, unit: str) -> str:
 
 def _limit(v: KpiVerdict) -> str:
     return f"{_SYMBOL[v.comparator]} {v.limit:g} {v.unit}"
+
+
+def _marked(text: str, v: KpiVerdict) -> str:
+    """``text`` with the unconfirmed mark below it when ``v``'s KPI is not confirmed."""
+    return f"{text}\n({UNCONFIRMED_LABEL})" if v.unconfirmed else text
+
+
+def _version(a: Assessment) -> str:
+    if a.version is None:
+        return "-"
+    since = "" if a.version_from is None else f" (từ / from {_vi_date(a.version_from)})"
+    return f"{a.version}{since}"
+
+
+def _unconfirmed_notes(w: _Writer, kpis: Sequence[KpiVerdict]) -> None:
+    for k in kpis:
+        if k.unconfirmed:
+            w.para(
+                f"Chưa xác nhận ({k.kpi_id}): định nghĩa, ngưỡng hoặc mức quy định của chỉ tiêu"
+                f" này chưa được đối chiếu với văn bản chính thức của quy chuẩn: {k.unconfirmed}.",
+                f"Unconfirmed ({k.kpi_id}): this KPI's definition, threshold or limit has not been"
+                f" checked against the official text of the standard: {k.unconfirmed}.",
+            )
 
 
 def _when(t: datetime | None) -> str:
@@ -209,6 +236,7 @@ def _summary(w: _Writer) -> None:
             ("Mục / Item", "Nội dung / Details"),
             ("Nhà mạng / Operator", f"{op.name} - {op.legal_name_vi} / {op.legal_name_en}"),
             ("Quy chuẩn / Standard", f"{a.standard_id}\n{a.title_vi}\n{a.title_en}"),
+            ("Phiên bản / Version", _version(a)),
             ("Công nghệ / Technology", f"{a.technology} ({', '.join(f.standard.record_techs)})"),
             ("Khu vực / Area", f"{f.area.name} ({f.area.id})"),
             (
@@ -239,10 +267,16 @@ def _measured(w: _Writer) -> None:
     s = f.standard
     w.heading("1. Nội dung đo", "What was measured")
     w.para(f"Căn cứ: {s.citation_vi}.", f"Basis: {s.citation_en}.")
+    a = f.assessment
+    w.para(
+        f"Phiên bản quy chuẩn áp dụng cho toàn bộ thời gian giám sát: {_version(a)}.",
+        f"Version of the standard in force for the whole monitoring period: {_version(a)}.",
+    )
     rows = [("Chỉ tiêu / KPI", "Tên / Name", "Mức quy định / Limit")]
-    for k in f.assessment.kpis:
-        rows.append((k.kpi_id, f"{k.name_vi}\n{k.name_en}", _limit(k)))
+    for k in a.kpis:
+        rows.append((k.kpi_id, f"{k.name_vi}\n{k.name_en}", _marked(_limit(k), k)))
     w.table(rows, (0.18, 0.6, 0.22))
+    _unconfirmed_notes(w, a.kpis)
     rules = s.sampling
     envs = ", ".join(f"{env} ≥ {n}" for env, n in rules.per_env.items()) or "-"
     w.para(
@@ -251,6 +285,29 @@ def _measured(w: _Writer) -> None:
         f"The standard's sampling rules: at least {rules.min_samples} samples; per environment:"
         f" {envs}; samples of one device at least {rules.min_spacing_s:g} s apart.",
     )
+    in_force = s.for_period(a.period_start, a.period_end)
+    for kpi in in_force.kpis:
+        own = kpi.sampling
+        if own is None:
+            continue
+        own_envs = ", ".join(f"{env} ≥ {n}" for env, n in own.per_env.items()) or "-"
+        spread_vi = spread_en = ""
+        if own.hours is not None:
+            which = ", ".join(own.hours.envs) or "mọi môi trường / all environments"
+            limits = []
+            if own.hours.max_share_pct is not None:
+                limits.append(f"≤ {own.hours.max_share_pct:g} % / giờ (hour)")
+            if own.hours.min_hours is not None:
+                limits.append(f"≥ {own.hours.min_hours} giờ (hours)")
+            spread_vi = f"; phân bố theo giờ trong ngày ({which}): {', '.join(limits)}"
+            spread_en = f"; spread over the hours of the day ({which}): {', '.join(limits)}"
+        w.para(
+            f"Yêu cầu lấy mẫu riêng của chỉ tiêu {kpi.id}: ít nhất {own.min_samples} mẫu;"
+            f" theo môi trường đo: {own_envs}; cách nhau ít nhất {own.min_spacing_s:g} giây"
+            f"{spread_vi}.",
+            f"KPI {kpi.id} has its own sampling rules: at least {own.min_samples} samples;"
+            f" per environment: {own_envs}; at least {own.min_spacing_s:g} s apart{spread_en}.",
+        )
 
 
 def _draw_hexes(w: _Writer, hexes: Sequence[tuple[str, CoverageClass]]) -> None:
@@ -381,11 +438,19 @@ def _results(w: _Writer) -> None:
                 f"{_num(k.value, k.unit)} {k.unit}",
                 ci,
                 f"{k.samples:,}\n{k.probe_days} ngày-thiết bị / probe-days",
-                f"{vi}\n{k.verdict.value}",
+                _marked(f"{vi}\n{k.verdict.value}", k),
                 f"{grade_vi}\n{grade_en}",
             )
         )
     w.table(rows, (0.24, 0.1, 0.12, 0.13, 0.15, 0.13, 0.13))
+    marked = [k.kpi_id for k in a.kpis if k.unconfirmed]
+    if marked:
+        w.para(
+            f"Kết luận của {', '.join(marked)} dựa trên ngưỡng hoặc mức quy định chưa được xác"
+            " nhận theo văn bản chính thức (xem mục 1).",
+            f"The verdicts of {', '.join(marked)} rest on a threshold or limit not confirmed"
+            " from the official text (see section 1).",
+        )
     # KPIs computed from the same samples usually miss the same rules: say it once for them.
     notes: dict[tuple[str, ...], list[str]] = {}
     for k in a.kpis:

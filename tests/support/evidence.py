@@ -52,8 +52,8 @@ def signed_record(sample: Sample, key: Ed25519PrivateKey) -> dict:
             },
             sig=None if sample.rsrp_dbm is None else {"rsrp_dbm": sample.rsrp_dbm},
             lat=None if sample.rtt_ms is None else {"rtt_ms_p50": sample.rtt_ms, "n": 10},
-            dl=None if sample.dl_mbps is None else {"mbps": sample.dl_mbps, "streams": 4},
-            ul=None if sample.ul_mbps is None else {"mbps": sample.ul_mbps, "streams": 4},
+            dl=_transfer(sample.dl_mbps, sample.dl_outcome),
+            ul=_transfer(sample.ul_mbps, sample.ul_outcome),
             access=None
             if sample.access_ok is None
             else {"ok": sample.access_ok, "dur_s": sample.access_s},
@@ -61,6 +61,18 @@ def signed_record(sample: Sample, key: Ed25519PrivateKey) -> dict:
         ),
         key,
     )
+
+
+def _transfer(mbps: float | None, outcome: str | None) -> dict | None:
+    """A record's dl/ul section: the rate if measured, the outcome if the sample has one."""
+    if mbps is None and outcome is None:
+        return None
+    section: dict = {"streams": 4}
+    if mbps is not None:
+        section["mbps"] = mbps
+    if outcome is not None:
+        section["outcome"] = outcome
+    return section
 
 
 @dataclass

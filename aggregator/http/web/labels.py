@@ -61,6 +61,12 @@ VERDICT = Label("Kết luận", "Verdict")
 GRADE = Label("Mức bằng chứng", "Grade")
 UNMET = Label("Điều kiện lấy mẫu chưa đạt", "Sampling rules not met")
 DETAILS = Label("Chi tiết", "Details")
+UNCONFIRMED = Label("chưa xác nhận", "unconfirmed")
+UNCONFIRMED_NOTE = Label(
+    "Ngưỡng hoặc mức quy định chưa được đối chiếu với văn bản chính thức của quy chuẩn",
+    "Threshold or limit not yet checked against the official text of the standard",
+)
+VERSION = Label("Phiên bản quy chuẩn", "Version of the standard")
 KPIS_FAILED = Label("chỉ tiêu không đạt", "KPIs failed")
 COMPLIANCE_NOTE = Label(
     "Không đạt chỉ khi cả khoảng tin cậy 95 % nằm ngoài mức yêu cầu; "

@@ -26,6 +26,7 @@ from giamsat.aggregator.compliance import Assessment, Period, Standard, Verdict
 from giamsat.aggregator.compliance.assess import period_bounds
 from giamsat.aggregator.compliance.national import national_table
 from giamsat.aggregator.compliance.render import to_jsonable
+from giamsat.aggregator.compliance.standards import VersionSpanError
 from giamsat.aggregator.http.auth import (
     PageViewer,
     Viewer,
@@ -257,12 +258,16 @@ body { display: flex; flex-direction: column; }
 
 @dataclass(frozen=True)
 class Cell:
+    """One operator's verdict in one area; ``unconfirmed`` lists the KPIs behind that
+    verdict whose threshold or limit is not confirmed from the official text."""
+
     operator: str
     verdict: str
     failed: int
     total: int
     evidence: bool
     url: str
+    unconfirmed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -315,7 +320,10 @@ def _assessments(
         area_list = [(area, queries.area_name(conn, area) or area)]
     standards = [s for i, s in ctx.standards.items() if standard in (None, i)]
     operators = [o for n, o in ctx.operators.items() if operator in (None, n)]
-    return national_table(conn, standards, operators, period, areas=area_list)
+    try:
+        return national_table(conn, standards, operators, period, areas=area_list)
+    except VersionSpanError as exc:  # the period spans an amendment: split it
+        raise HTTPException(422, str(exc)) from None
 
 
 @router.get("/compliance", response_class=HTMLResponse)
@@ -335,10 +343,11 @@ def compliance_page(
             if a.standard_id != std_id:
                 continue
             row = rows.setdefault(area_id, GridRow(area_id, a.area, []))
+            worst = overall(a)
             row.cells.append(
                 Cell(
                     operator=a.operator,
-                    verdict=overall(a).value,
+                    verdict=worst.value,
                     failed=sum(k.verdict is Verdict.FAIL for k in a.kpis),
                     total=len(a.kpis),
                     evidence=any(
@@ -346,6 +355,9 @@ def compliance_page(
                     ),
                     url="/compliance/detail?"
                     + _query(standard=std_id, operator=a.operator, area=area_id, **span),
+                    unconfirmed=tuple(
+                        k.kpi_id for k in a.kpis if k.unconfirmed and k.verdict is worst
+                    ),
                 )
             )
         grids.append(Grid(std, list(ctx.operators), list(rows.values())))
@@ -404,6 +416,7 @@ def compliance_detail(
             "verdict": k.verdict.value,
             "grade": k.grade,
             "rules": [*k.unmet, *k.insufficient],
+            "unconfirmed": k.unconfirmed,
         }
         for k in a.kpis
     ]
