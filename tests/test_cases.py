@@ -20,7 +20,7 @@ def write_config(tmp_path, dsn):
 
 
 def month(start, dl):
-    """Five days of evidence-grade 5G samples in Bắc Kạn starting on ``start``."""
+    """Five days of evidence-grade 5G samples in Thái Nguyên (at Bắc Kạn town) from ``start``."""
     return generate(
         Truth(
             dl_mbps=dl,
@@ -53,10 +53,10 @@ def test_case_walks_from_fail_to_sanction_and_closes_on_pass(tmp_path, db_dsn):
     )
 
     table = giamsat(config, "compliance", "--standard", STD, "--operator", "Viettel",
-                    "--area", "VN-53", *span(first)).stdout  # fmt: skip
+                    "--area", "gso-19", *span(first)).stdout  # fmt: skip
     assert "FAIL" in table and "dl_mean" in table
     opened = giamsat(config, "cases", "open", "--standard", STD, "--operator", "Viettel",
-                     "--area", "VN-53", *span(first), "--on", "2026-10-06").stdout  # fmt: skip
+                     "--area", "gso-19", *span(first), "--on", "2026-10-06").stdout  # fmt: skip
     assert "case(s) opened" in opened
     with psycopg.connect(db_dsn) as conn:
         case_id = conn.execute("SELECT id FROM cases WHERE kpi_id = 'dl_mean'").fetchone()[0]
@@ -123,7 +123,7 @@ def test_cases_api_lists_shows_and_advances_for_inspectors(tmp_path, db_dsn):
     first = date(2026, 10, 1)
     store_rollups(db_dsn, month(first, 80.0))
     giamsat(config, "cases", "open", "--standard", STD, "--operator", "Viettel",
-            "--area", "VN-53", *span(first), "--on", "2026-10-06")  # fmt: skip
+            "--area", "gso-19", *span(first), "--on", "2026-10-06")  # fmt: skip
     with psycopg.connect(db_dsn, autocommit=True) as conn:
         viewer = {"Authorization": "Bearer " + auth.create_token(conn, "v", "viewer")}
         inspector = {"Authorization": "Bearer " + auth.create_token(conn, "i", "inspector")}
