@@ -33,7 +33,6 @@ from tests.support.truth import Truth, generate
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = PROJECT_CONFIG / "areas" / "provinces-2025.geojson"
-SOURCE = ROOT.parent / "shared" / "data" / "vn-provinces-2025.geojson"
 TUYEN_QUANG = areas.province_id(8)
 # Đồng Văn: the seat of Đồng Văn district, Hà Giang province, until 30 June 2025.
 DONG_VAN = (23.2775, 105.3617)
@@ -107,13 +106,6 @@ def test_names_written_by_the_source_author_match_the_official_ones() -> None:
     square = {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]]}
     with pytest.raises(build.BuildError, match="Bắc Kạn"):
         build.match([{"properties": {"ten_tinh": "Bắc Kạn"}, "geometry": square}])
-
-
-@pytest.mark.skipif(not SOURCE.exists(), reason=f"the source polygons are not at {SOURCE}")
-def test_the_build_script_reproduces_the_shipped_file(tmp_path: Path) -> None:
-    out = tmp_path / "provinces-2025.geojson"
-    assert build_script().main(["--source", str(SOURCE), "--out", str(out)]) == 0
-    assert out.read_bytes() == SHIPPED.read_bytes()
 
 
 def test_a_record_from_before_the_merger_is_judged_in_the_unit_that_contains_it_today(
