@@ -33,7 +33,7 @@ from giamsat.aggregator.compliance.notices import render_notice
 from giamsat.aggregator.compliance.operators import Operator, load_operators
 from giamsat.aggregator.compliance.render import render_table, to_csv, to_json
 from giamsat.aggregator.compliance.standards import Standard, load_standard, load_standards
-from giamsat.aggregator.compliance.verdicts import Assessment, KpiVerdict, Verdict, evaluate
+from giamsat.aggregator.compliance.verdicts import Assessment, KpiVerdict, Scope, Verdict, evaluate
 
 __all__ = [
     "COLUMNS",
@@ -48,6 +48,7 @@ __all__ = [
     "Policy",
     "Rollup",
     "Sample",
+    "Scope",
     "Standard",
     "Verdict",
     "build_rollups",

@@ -18,8 +18,10 @@ from psycopg.rows import dict_row
 
 from giamsat.aggregator.aggregates.rollup import COLUMNS, KEY_COLUMNS
 from giamsat.aggregator.aggregates.samples import NO_TECH
-from giamsat.aggregator.compliance import Assessment, Operator, Period, Rollup, Standard
+from giamsat.aggregator.compliance import Assessment, Operator, Period, Rollup, Scope, Standard
+from giamsat.aggregator.compliance.declared import scope_of
 from giamsat.aggregator.compliance.national import national_table, period_range
+from giamsat.aggregator.store.declarations import declarations_between
 from giamsat.contract.timezone import VIETNAM_TZ
 
 _HISTS = [c for c in COLUMNS if c.endswith("_hist")]
@@ -34,18 +36,37 @@ def period_bounds(period: Period) -> tuple[datetime, datetime]:
     return start.astimezone(UTC), end.astimezone(UTC)
 
 
-def _where(area: str) -> tuple[str, str]:
+# The declaration of the row's operator and technology in force on the row's local
+# day, if any, and the row's cell in it, if there.
+_DECLARED = f"""
+LEFT JOIN declarations dd ON dd.operator = r.op AND dd.technology = %(technology)s
+ AND ({_DAY})::date >= dd.valid_from
+ AND ({_DAY})::date <= coalesce(dd.valid_to, 'infinity'::date)
+LEFT JOIN declaration_cells dc ON dc.declaration = dd.sha256 AND dc.h3 = r.h3"""
+
+
+def _where(area: str, *, outside: bool = False) -> tuple[str, str]:
+    """FROM-clause joins and WHERE of an area's rows in (or, ``outside``, out of) the scope.
+
+    In the scope: inside the declaration in force on the row's day, or on a
+    day when none is in force (:class:`~giamsat.aggregator.compliance.Scope`).
+    """
     if area == "all":
         join = ""
     elif _is_cell(area):
         join = "JOIN (SELECT %(area)s::text AS h3) a ON a.h3 = r.h3"
     else:
         join = "JOIN area_cells a ON a.h3 = r.h3 AND a.area_id = %(area)s"
+    scope = (
+        "dd.sha256 IS NOT NULL AND dc.h3 IS NULL"
+        if outside
+        else "(dd.sha256 IS NULL OR dc.h3 IS NOT NULL)"
+    )
     where = (
         "WHERE r.op = %(op)s AND r.tech = ANY(%(techs)s) "
-        "AND r.hour >= %(start)s AND r.hour < %(end)s"
+        f"AND r.hour >= %(start)s AND r.hour < %(end)s AND {scope}"
     )
-    return join, where
+    return join + _DECLARED, where
 
 
 def _scalar_query(area: str) -> str:
@@ -81,28 +102,50 @@ def rollups_for(
 
     Summed straight from the hourly rollups, the plain way: the reference
     that the national table is checked against (tests, ``bench/query.py``).
+    Only rows the verdict counts: inside the operator's declared service
+    area on each row's day (see :func:`scope_for` for the rest).
     """
-    start, end = period_bounds(period)
-    params = {
-        "op": operator,
-        "techs": [*standard.record_techs, NO_TECH],
-        "start": start,
-        "end": end,
-        "area": area,
-    }
+    params = _params(standard, operator, area, period)
     with conn.cursor(row_factory=dict_row) as cur:
         rows = {
             (r["day"], *(r[c] for c in _GROUP)): r
             for r in cur.execute(_scalar_query(area), params).fetchall()
         }
-        lengths = {c: len(Rollup(hour=start, h3="", op="", tech="", probe="", env="").as_row()[c])
-                   for c in _HISTS}  # fmt: skip
+        empty = Rollup(hour=params["start"], h3="", op="", tech="", probe="", env="").as_row()
+        lengths = {c: len(empty[c]) for c in _HISTS}
         for row in rows.values():
             for c in _HISTS:
                 row[c] = [0] * lengths[c]
         for h in cur.execute(_histogram_query(area), params).fetchall():
             rows[(h["day"], *(h[c] for c in _GROUP))][h["col"]][h["i"] - 1] = int(h["n"])
     return list(_as_rollups(rows.values(), area))
+
+
+def _params(standard: Standard, operator: str, area: str, period: Period) -> dict[str, Any]:
+    start, end = period_bounds(period)
+    return {
+        "op": operator,
+        "techs": [*standard.record_techs, NO_TECH],
+        "technology": standard.technology,
+        "start": start,
+        "end": end,
+        "area": area,
+    }
+
+
+def scope_for(
+    conn: psycopg.Connection, standard: Standard, operator: str, area: str, period: Period
+) -> Scope:
+    """What :func:`rollups_for` counted: the declarations in force and the samples left out."""
+    join, where = _where(area, outside=True)
+    params = _params(standard, operator, area, period)
+    row = conn.execute(
+        f"SELECT coalesce(sum(r.records), 0) FROM rollups r {join} {where}", params
+    ).fetchone()
+    declared = declarations_between(
+        conn, [operator], standard.technology, period.start, period.end
+    ).get(operator, [])
+    return scope_of(declared, period, int(row[0]) if row else 0)
 
 
 def _as_rollups(rows: Iterable[dict[str, Any]], area: str) -> Iterable[Rollup]:

@@ -59,6 +59,7 @@ from giamsat.aggregator.aggregates.histogram import (
 from giamsat.aggregator.aggregates.rollup import LOCAL_HOURS
 from giamsat.aggregator.aggregates.samples import NO_TECH, UNKNOWN
 from giamsat.aggregator.compliance import Assessment, KpiVerdict, Operator, Period, Standard
+from giamsat.aggregator.compliance.declared import scope_of
 from giamsat.aggregator.compliance.sampling import check_sampling
 from giamsat.aggregator.compliance.standards import Kpi, SamplingRules
 from giamsat.aggregator.compliance.stats import (
@@ -69,8 +70,9 @@ from giamsat.aggregator.compliance.stats import (
     resample_totals,
     z_value,
 )
-from giamsat.aggregator.compliance.verdicts import assessment, kpi_verdict
+from giamsat.aggregator.compliance.verdicts import Scope, assessment, kpi_verdict
 from giamsat.aggregator.store.daily import KEYS, Field, copy_out, day_bounds, watermark
+from giamsat.aggregator.store.declarations import declarations_between
 from giamsat.contract.schema import ENVIRONMENTS
 from giamsat.contract.timezone import VIETNAM_TZ_NAME
 
@@ -176,8 +178,30 @@ def _row_columns(standard: Standard, prefix: str, cumulative: bool) -> str:
     return ", ".join(columns)
 
 
+# Where a row of the table stands against the operator's declared service area.
+INSIDE, UNDECLARED, OUTSIDE = 0, 1, 2
+_SCOPE_SQL = f"""decl AS (
+    SELECT sha256, operator, valid_from, coalesce(valid_to, 'infinity'::date) AS valid_to
+    FROM declarations
+    WHERE technology = %(technology)s AND operator = ANY(%(ops)s)
+      AND valid_from <= %(last)s AND (valid_to IS NULL OR valid_to >= %(first)s)
+),
+scoped AS (
+    SELECT u.day, u.h3, u.op,
+           CASE WHEN dd.sha256 IS NULL THEN {UNDECLARED}
+                WHEN dc.h3 IS NULL THEN {OUTSIDE} ELSE {INSIDE} END AS scope
+    FROM (SELECT DISTINCT day, h3, op FROM src) u
+    LEFT JOIN decl dd ON dd.operator = u.op AND u.day BETWEEN dd.valid_from AND dd.valid_to
+    LEFT JOIN declaration_cells dc ON dc.declaration = dd.sha256 AND dc.h3 = u.h3
+)"""
+
+
 def _query(standard: Standard, mapped: bool) -> str:
     """Per-probe-day and per-environment sums of every KPI of ``standard``.
+
+    Only rows in the operator's scope count (inside the declaration in force
+    on the row's day, or on a day with none in force, :class:`Scope`); the
+    records of the others are summed apart, per area and operator, in ``out``.
 
     ``mapped``: areas come from ``area_cells`` and explicit H3 cells; otherwise
     every row counts towards the single area ``%(all)s`` (the whole country).
@@ -187,7 +211,10 @@ def _query(standard: Standard, mapped: bool) -> str:
     keys = ", ".join(KEYS)
     same_key = " AND ".join(f"c.{k} = d.{k}" for k in KEYS)
     hourly_key = " AND ".join(f"r.{k} = c.{k}" for k in KEYS)
-    sums = ", ".join(f"sum(s.{name})" for name in _column_names(standard))
+    sums = ", ".join(
+        f"coalesce(sum(s.{name}) FILTER (WHERE x.scope < {OUTSIDE}), 0)"
+        for name in _column_names(standard)
+    )
     if mapped:
         area_map = """, area_map AS (
     SELECT u.h3, (%(area_ords)s::int[])[array_position(%(area_ids)s::text[], ac.area_id)] AS a
@@ -210,21 +237,26 @@ WITH changed AS MATERIALIZED (
     ) recent
 ),
 src AS (
-    SELECT d.day, d.h3, d.op, d.probe, d.env, {_row_columns(standard, "d.", True)}
+    SELECT d.day, d.h3, d.op, d.probe, d.env, d.records::float8 AS recs,
+           {_row_columns(standard, "d.", True)}
     FROM rollups_daily d
     WHERE d.day >= %(first)s AND d.day <= %(last)s
       AND d.op = ANY(%(ops)s) AND d.tech = ANY(%(techs)s)
       AND NOT EXISTS (SELECT 1 FROM changed c WHERE c.day = d.day AND {same_key})
     UNION ALL
-    SELECT c.day, r.h3, r.op, r.probe, r.env, {_row_columns(standard, "r.", False)}
+    SELECT c.day, r.h3, r.op, r.probe, r.env, r.records::float8 AS recs,
+           {_row_columns(standard, "r.", False)}
     FROM changed c JOIN rollups r ON {hourly_key}
      AND r.hour >= c.day_start AND r.hour < c.day_start + interval '1 day'
     WHERE r.hour >= %(start)s AND r.hour < %(end)s
-){area_map}
+){area_map},
+{_SCOPE_SQL}
 SELECT GROUPING(s.probe)::int, m.a::int, o.o::int,
-       (coalesce(array_position(%(envs)s::text[], s.env), 0) - 1)::int, {sums}
+       (coalesce(array_position(%(envs)s::text[], s.env), 0) - 1)::int,
+       coalesce(sum(s.recs) FILTER (WHERE x.scope = {OUTSIDE}), 0), {sums}
 FROM src s {join}
 JOIN unnest(%(ops)s::text[]) WITH ORDINALITY AS o(name, o) ON o.name = s.op
+JOIN scoped x ON x.h3 = s.h3 AND x.op = s.op AND x.day = s.day
 GROUP BY GROUPING SETS ((m.a, o.o, s.probe, s.day), (m.a, o.o, s.env))
 ORDER BY 1, 2, 3, s.probe COLLATE "C", s.day
 """
@@ -234,6 +266,7 @@ def _fetch(
     conn: psycopg.Connection, sql: str, params: dict[str, object], standard: Standard
 ) -> np.ndarray:
     fields: list[Field] = [("gs", ">i4"), ("a", ">i4"), ("o", ">i4"), ("env", ">i4")]
+    fields += [("out", ">f8")]
     fields += [(name, ">f8") for name in _column_names(standard)]
     return copy_out(conn, sql, params, fields)
 
@@ -397,6 +430,7 @@ def _kpi_verdict(
     area: str,
     period: Period,
     confidence: float,
+    scope: Scope,
 ) -> KpiVerdict:
     """The KpiVerdict ``evaluate`` builds from the same numbers."""
     samples = int(data.denominators.sum())
@@ -406,7 +440,7 @@ def _kpi_verdict(
     )  # fmt: skip
     return kpi_verdict(
         standard, operator, kpi, estimate, check, area=area, period=period,
-        samples=samples, probe_days=len(data.denominators), confidence=confidence,
+        samples=samples, probe_days=len(data.denominators), confidence=confidence, scope=scope,
     )  # fmt: skip
 
 
@@ -478,7 +512,13 @@ class _Job:
     method: tuple[float, int, int]  # confidence, resamples, seed
 
 
-_Part = tuple[list[list[_KpiData]], dict[tuple[int, int], Estimate]]
+@dataclass(frozen=True)
+class _Part:
+    """One standard's numbers per (group, KPI), its estimates, and samples outside per group."""
+
+    data: list[list[_KpiData]]
+    estimates: dict[tuple[int, int], Estimate]
+    outside: np.ndarray
 
 
 def _standard_part(conn: psycopg.Connection, standard: Standard, job: _Job) -> _Part:
@@ -488,7 +528,12 @@ def _standard_part(conn: psycopg.Connection, standard: Standard, job: _Job) -> _
         # Hundreds of expressions, run once each over a day-level table: compiling
         # them (JIT) would cost more than it saves.
         conn.execute("SET LOCAL jit = off")
-        params = {**job.base, "mark": watermark(conn), "techs": [*standard.record_techs, NO_TECH]}
+        params = {
+            **job.base,
+            "mark": watermark(conn),
+            "techs": [*standard.record_techs, NO_TECH],
+            "technology": standard.technology,
+        }
         parts = []
         if ids or cells:
             parts.append(_fetch(conn, _query(standard, True), params, standard))
@@ -498,6 +543,9 @@ def _standard_part(conn: psycopg.Connection, standard: Standard, job: _Job) -> _
     if len(parts) > 1:
         rows = rows[np.lexsort((np.arange(len(rows)), rows["o"], rows["a"], rows["gs"]))]
     data = _split(rows, standard, job.n_ops, job.groups)
+    envs = rows[rows["gs"] == 1]
+    env_group = (envs["a"].astype(np.int64) - 1) * job.n_ops + envs["o"] - 1
+    outside = np.bincount(env_group, weights=envs["out"], minlength=job.groups)
 
     confidence, resamples, seed = job.method
     estimates: dict[tuple[int, int], Estimate] = {}
@@ -514,7 +562,7 @@ def _standard_part(conn: psycopg.Connection, standard: Standard, job: _Job) -> _
                 means.append((g, j))
                 tasks.append((found.numerators, found.denominators))
     estimates.update(zip(means, bootstrap_means(tasks, confidence, resamples, seed), strict=True))
-    return data, estimates
+    return _Part(data, estimates, outside)
 
 
 def _second_connection(conn: psycopg.Connection) -> psycopg.Connection | None:
@@ -597,20 +645,20 @@ def national_table(
             parts = [_standard_part(conn, standards[0], job), *(f.result() for f in others)]
 
     result = []
-    for (data, estimates), standard in zip(parts, standards, strict=True):
+    method = (confidence, resamples, seed)
+    for part, standard in zip(parts, standards, strict=True):
+        declared = declarations_between(
+            conn, [op.name for op in operators], standard.technology, period.start, period.end
+        )
         for a, (area_id, name) in enumerate(areas):
             for o, operator in enumerate(operators):
                 g = a * n_ops + o
-                verdicts = []
-                for j, kpi in enumerate(standard.kpis):
-                    estimate = estimates.get((g, j))
-                    verdicts.append(
-                        _kpi_verdict(
-                            standard, operator, kpi, data[g][j], estimate, name, period, confidence
-                        )
-                    )
-                found = assessment(
-                    standard, operator, name, period, verdicts, (confidence, resamples, seed)
-                )
+                scope = scope_of(declared.get(operator.name, []), period, int(part.outside[g]))
+                verdicts = [
+                    _kpi_verdict(standard, operator, kpi, part.data[g][j],
+                                 part.estimates.get((g, j)), name, period, confidence, scope)
+                    for j, kpi in enumerate(standard.kpis)
+                ]  # fmt: skip
+                found = assessment(standard, operator, name, period, verdicts, method, scope)
                 result.append((area_id, found))
     return result

@@ -4,6 +4,9 @@ Every form carries the version of the standard a verdict was judged by and,
 for a KPI whose definition, threshold or limit is not confirmed from the
 official text, the standard's note saying so: JSON and CSV in ``version`` and
 ``unconfirmed``, the table as a mark beside the verdict with the notes below.
+Each also says which samples were judged: those inside the operator's declared
+service area, by the declarations' SHA-256, with the samples left outside
+(``declared``, ``declarations``, ``outside_samples`` in CSV; ``scope`` in JSON).
 """
 
 from __future__ import annotations
@@ -44,6 +47,9 @@ CSV_COLUMNS: tuple[str, ...] = (
     "insufficient",
     "version",
     "unconfirmed",
+    "declared",
+    "declarations",
+    "outside_samples",
 )
 # Beside a verdict whose KPI is not confirmed from the official text.
 UNCONFIRMED_MARK = "(unconfirmed)"
@@ -107,6 +113,8 @@ def render_table(assessment: Assessment) -> str:
     ]
     widths = [max(len(row[i]) for row in [titles, *lines]) for i in range(len(titles))]
     out = [header]
+    if assessment.scope is not None:
+        out.append(assessment.scope.describe(assessment.operator, assessment.technology))
     for row in [titles, *lines]:
         out.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
     out += [
@@ -125,9 +133,13 @@ def to_csv(assessments: Iterable[Assessment]) -> str:
     for assessment in assessments:
         for verdict in assessment.kpis:
             data = to_jsonable(verdict)
-            row = {name: data[name] for name in CSV_COLUMNS}
+            row = {name: data.get(name) for name in CSV_COLUMNS}
             row["unmet"] = "; ".join(verdict.unmet)
             row["insufficient"] = "; ".join(verdict.insufficient)
             row["unconfirmed"] = verdict.unconfirmed or ""
+            scope = verdict.scope
+            row["declared"] = "" if scope is None else scope.declared
+            row["declarations"] = "" if scope is None else "; ".join(scope.declarations)
+            row["outside_samples"] = "" if scope is None else scope.outside
             writer.writerow(row)
     return buffer.getvalue()

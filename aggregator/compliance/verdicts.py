@@ -10,6 +10,12 @@ the version of the standard it was judged by, and, when the KPI's
 definition, threshold or limit has not been confirmed from the official
 text, the standard file's note saying so (``unconfirmed``): a verdict resting
 on an unconfirmed figure is shown as such wherever it appears.
+
+Both standards judge an operator within the service area it declared
+(Annex B). Which samples a verdict counted is its :class:`Scope`: the
+declarations in force during the period (by SHA-256), the samples left out
+because they lay outside them, and the days on which the operator had
+declared nothing, when every sample of the day counts.
 """
 
 from __future__ import annotations
@@ -51,6 +57,65 @@ def decide(value: float, low: float, high: float, comparator: str, limit: float)
 
 
 @dataclass(frozen=True)
+class Scope:
+    """Which of an operator's samples a verdict counted: those in its declared service area.
+
+    On a day when a declaration of the operator for the technology is in
+    force, a sample counts only inside it; samples outside (``outside``) are
+    counted apart and never held against the operator. On a day when none is
+    in force (``undeclared_days`` of the period) every sample counts: an
+    operator cannot escape a verdict by declaring nothing, and the verdict
+    says it declared nothing. ``declarations`` are the SHA-256 of every
+    declaration in force on some day of the period, oldest first.
+    """
+
+    declarations: tuple[str, ...]
+    undeclared_days: int
+    outside: int
+
+    @classmethod
+    def nothing_declared(cls, period: Period) -> Scope:
+        return cls((), (period.end - period.start).days + 1, 0)
+
+    @property
+    def declared(self) -> str:
+        """ "whole" (a declaration every day), "part" (some days) or "none"."""
+        if not self.declarations:
+            return "none"
+        return "part" if self.undeclared_days else "whole"
+
+    def describe(self, operator: str, technology: str) -> str:
+        """One sentence for reports: what the verdict counted, in English."""
+        if self.declared == "none":
+            return (
+                f"{operator} declared no {technology} service area for this period:"
+                " every sample was judged."
+            )
+        names = ", ".join(sha[:12] for sha in self.declarations)
+        text = f"Judged inside {operator}'s declared {technology} service area ({names})"
+        if self.declared == "part":
+            text += f"; on {self.undeclared_days} day(s) with no declaration every sample counted"
+        return text + f"; {self.outside} sample(s) outside it not counted."
+
+    def describe_vi(self, operator: str, technology: str) -> str:
+        """The same sentence in Vietnamese."""
+        if self.declared == "none":
+            return (
+                f"{operator} không công bố vùng phục vụ {technology} trong kỳ này:"
+                " mọi mẫu đo đều được đánh giá."
+            )
+        names = ", ".join(sha[:12] for sha in self.declarations)
+        text = f"Đánh giá trong vùng phục vụ {technology} do {operator} công bố ({names})"
+        if self.declared == "part":
+            text += f"; {self.undeclared_days} ngày không có công bố thì mọi mẫu đo đều được tính"
+        return text + f"; {self.outside} mẫu đo ngoài vùng không được tính."
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Scope:
+        return cls(tuple(data["declarations"]), int(data["undeclared_days"]), int(data["outside"]))
+
+
+@dataclass(frozen=True)
 class KpiVerdict:
     """One KPI's finding, self-contained so a case or a notice can quote it alone.
 
@@ -58,7 +123,8 @@ class KpiVerdict:
     None only when there was no sample at all. ``version`` names the version of
     the standard in force for the period; ``unconfirmed`` is the standard's
     note on what of this KPI is not confirmed from the official text, None
-    when all of it is. Both are None in verdicts stored before they existed.
+    when all of it is. ``scope`` says which samples counted (the declared
+    service area). All three are None in verdicts stored before they existed.
     """
 
     standard_id: str
@@ -90,6 +156,7 @@ class KpiVerdict:
     insufficient: tuple[str, ...]
     version: str | None = None
     unconfirmed: str | None = None
+    scope: Scope | None = None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> KpiVerdict:
@@ -101,6 +168,8 @@ class KpiVerdict:
         values["unmet"] = tuple(values["unmet"])
         values["insufficient"] = tuple(values["insufficient"])
         values["per_env"] = dict(values["per_env"])
+        if values.get("scope") is not None:
+            values["scope"] = Scope.from_dict(values["scope"])
         return cls(**values)
 
 
@@ -110,7 +179,8 @@ class Assessment:
 
     ``version`` and ``version_from`` name the version of the standard in force
     for the whole period, and the day it took effect (None when the file does
-    not say when the text as issued did).
+    not say when the text as issued did). ``scope`` says which samples
+    counted: those inside the operator's declared service area.
     """
 
     standard_id: str
@@ -130,6 +200,7 @@ class Assessment:
     kpis: tuple[KpiVerdict, ...]
     version: str | None = None
     version_from: date | None = None
+    scope: Scope | None = None
 
     def kpi(self, kpi_id: str) -> KpiVerdict:
         for verdict in self.kpis:
@@ -170,6 +241,7 @@ def kpi_verdict(
     samples: int,
     probe_days: int,
     confidence: float,
+    scope: Scope,
 ) -> KpiVerdict:
     """One KPI's finding from its estimate and sampling check: the one place a verdict is made."""
     limit = operator.limit_for(standard, kpi)
@@ -207,6 +279,7 @@ def kpi_verdict(
         insufficient=check.insufficient,
         version=standard.version,
         unconfirmed=kpi.unconfirmed,
+        scope=scope,
     )
 
 
@@ -220,6 +293,7 @@ def evaluate(
     confidence: float = 0.95,
     resamples: int = 2000,
     seed: int = 0,
+    scope: Scope | None = None,
 ) -> Assessment:
     """Judge every KPI of ``standard`` for ``operator`` on the rollups of ``area``.
 
@@ -229,8 +303,13 @@ def evaluate(
     district or province) and names it in ``area``. The KPIs are those of
     the version of the standard in force for the whole period; a period two
     versions share is refused (:class:`~.standards.VersionSpanError`).
+
+    ``rows`` are those the ``scope`` counts (inside the declared service
+    area, :func:`giamsat.aggregator.compliance.assess.rollups_for`); without
+    a scope the operator declared nothing for the period.
     """
     standard = standard.for_period(period.start, period.end)
+    scope = scope or Scope.nothing_declared(period)
     prepared = prepare(standard, operator.name, rows, period)
     verdicts: list[KpiVerdict] = []
     for kpi in standard.kpis:
@@ -256,9 +335,11 @@ def evaluate(
                 samples=data.samples,
                 probe_days=len(data.clusters),
                 confidence=confidence,
+                scope=scope,
             )
         )
-    return assessment(standard, operator, area, period, verdicts, (confidence, resamples, seed))
+    method = (confidence, resamples, seed)
+    return assessment(standard, operator, area, period, verdicts, method, scope)
 
 
 def assessment(
@@ -268,6 +349,7 @@ def assessment(
     period: Period,
     verdicts: Iterable[KpiVerdict],
     method: tuple[float, int, int],
+    scope: Scope,
 ) -> Assessment:
     """The KPI verdicts with what they judged; ``method`` is (confidence, resamples, seed).
 
@@ -292,4 +374,5 @@ def assessment(
         kpis=tuple(verdicts),
         version=standard.version,
         version_from=standard.effective_from,
+        scope=scope,
     )

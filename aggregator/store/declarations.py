@@ -231,8 +231,8 @@ def import_declaration(
         ).fetchall()
         cur.execute(
             "INSERT INTO declarations (sha256, operator, technology, valid_from, valid_to,"
-            " file_name) VALUES (%s, %s, %s, %s, %s, %s)",
-            (sha256, operator, technology, valid_from, valid_to, path.name),
+            " file_name, content) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            (sha256, operator, technology, valid_from, valid_to, path.name, data),
         )
         for zone in zones:
             cur.execute(
@@ -281,3 +281,93 @@ def in_force(
         (operator, technology, day, day),
     ).fetchone()
     return Declaration(*row) if row else None
+
+
+@dataclass(frozen=True)
+class InForce:
+    """When one declaration was in force (``valid_to`` None: still in force)."""
+
+    sha256: str
+    operator: str
+    valid_from: date
+    valid_to: date | None
+
+
+def declarations_between(
+    conn: psycopg.Connection, operators: list[str], technology: str, first: date, last: date
+) -> dict[str, list[InForce]]:
+    """Per operator, its declarations for ``technology`` in force on some day of first..last."""
+    rows = conn.execute(
+        "SELECT sha256, operator, valid_from, valid_to FROM declarations"
+        " WHERE technology = %s AND operator = ANY(%s) AND valid_from <= %s"
+        " AND (valid_to IS NULL OR valid_to >= %s) ORDER BY operator, valid_from",
+        (technology, operators, last, first),
+    ).fetchall()
+    found: dict[str, list[InForce]] = {}
+    for row in rows:
+        found.setdefault(row[1], []).append(InForce(*row))
+    return found
+
+
+@dataclass(frozen=True)
+class DeclaredArea:
+    """A declaration as a verdict applies it: when in force, and its cells.
+
+    ``cells`` maps each H3 cell to its zone's name; ``content`` is the file as
+    imported (None for declarations stored before files were kept).
+    """
+
+    sha256: str
+    operator: str
+    technology: str
+    valid_from: date
+    valid_to: date | None
+    file_name: str
+    content: bytes | None = field(repr=False)
+    cells: Mapping[str, str] = field(repr=False)
+
+    def in_force(self, day: date) -> bool:
+        return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
+
+
+def declared_areas(
+    conn: psycopg.Connection,
+    operator: str,
+    technology: str,
+    first: date,
+    last: date,
+    cells: frozenset[str] | None = None,
+) -> list[DeclaredArea]:
+    """The operator's declarations in force on some day of first..last, oldest first.
+
+    With ``cells``, each declaration keeps only those of its cells (an area).
+    """
+    found = []
+    wanted = None if cells is None else sorted(cells)
+    for d in declarations_between(conn, [operator], technology, first, last).get(operator, []):
+        head = conn.execute(
+            "SELECT technology, file_name, content FROM declarations WHERE sha256 = %s",
+            (d.sha256,),
+        ).fetchone()
+        assert head is not None
+        rows = conn.execute(
+            "SELECT c.h3, z.name FROM declaration_cells c JOIN declaration_zones z"
+            " ON z.declaration = c.declaration AND z.zone = c.zone"
+            " WHERE c.declaration = %s AND (%s::text[] IS NULL OR c.h3 = ANY(%s::text[]))"
+            " ORDER BY c.h3",
+            (d.sha256, wanted, wanted),
+        ).fetchall()
+        content = None if head[2] is None else bytes(head[2])
+        found.append(
+            DeclaredArea(
+                d.sha256,
+                operator,
+                head[0],
+                d.valid_from,
+                d.valid_to,
+                head[1],
+                content,
+                {h: name for h, name in rows},
+            )
+        )
+    return found
