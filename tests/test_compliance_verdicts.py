@@ -193,7 +193,11 @@ def test_json_csv_and_table_renderings() -> None:
     assert any(line.startswith("dl_mean ") and "FAIL" in line for line in lines)
     unconfirmed = [k for k in assessment.kpis if k.unconfirmed]
     assert unconfirmed  # radio availability and dropped transfers, in the shipped file
-    assert len(lines) == 2 + len(assessment.kpis) + len(unconfirmed)
+    # Header, what was judged, titles, a line per KPI, a note per unconfirmed KPI.
+    assert (
+        lines[1] == "Viettel declared no 5G service area for this period: every sample was judged."
+    )
+    assert len(lines) == 3 + len(assessment.kpis) + len(unconfirmed)
     for k in unconfirmed:
         assert any(line.startswith(f"{k.kpi_id} ") and "(unconfirmed)" in line for line in lines)
         assert f"(unconfirmed) {k.kpi_id}: not confirmed from the official text: " in table

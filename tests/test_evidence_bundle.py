@@ -13,7 +13,7 @@ import hashlib
 import io
 import json
 import zipfile
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import h3
@@ -24,12 +24,12 @@ from fastapi.testclient import TestClient
 
 from giamsat.aggregator import settings
 from giamsat.aggregator.cli import evidence as evidence_cli
-from giamsat.aggregator.compliance import assess
+from giamsat.aggregator.compliance import assess, national
 from giamsat.aggregator.evidence import keys, layout, verify
 from giamsat.aggregator.http.app import create_app
 from giamsat.aggregator.ingest import validate
 from giamsat.aggregator.settings import PROJECT_CONFIG
-from giamsat.aggregator.store import areas, probes
+from giamsat.aggregator.store import areas, declarations, probes
 from giamsat.aggregator.store import records as store
 from giamsat.aggregator.store import tokens as auth
 from giamsat.contract import record
@@ -212,3 +212,46 @@ def test_api_download_is_for_inspectors_and_audited(stored, config, db_dsn, tmp_
         sha,
         len(in_cell),
     )
+
+
+def test_a_bundle_judges_inside_the_declared_area_as_the_compliance_table_does(
+    stored, config, db_dsn, tmp_path, capsys
+):
+    """The declaration in force travels with the bundle, cut to the area's cells."""
+    south = [[105.70, 22.13], [105.95, 22.13], [105.95, 22.175], [105.70, 22.175], [105.70, 22.13]]
+    far = [[103.90, 22.40], [104.05, 22.40], [104.05, 22.55], [103.90, 22.55], [103.90, 22.40]]
+    zones = [
+        {"type": "Feature", "properties": {"name": name},
+         "geometry": {"type": "Polygon", "coordinates": [ring]}}
+        for name, ring in (("Bắc Kạn cũ", south), ("Lào Cai", far))
+    ]  # fmt: skip
+    path = tmp_path / "viettel-5g.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": zones}))
+    with psycopg.connect(db_dsn, autocommit=True) as conn:
+        declared, _ = declarations.import_declaration(
+            conn, path, operator="Viettel", technology="5G", valid_from=date(2026, 10, 3)
+        )
+        area_cells = set(areas.cells_of(conn, AREA))
+        national.clear_memo()
+        [(_, table)] = national.national_table(
+            conn, [QCVN126], [OPERATORS["Viettel"]], PERIOD, areas=[(AREA, AREA_NAME)]
+        )
+    out = tmp_path / "bundle.zip"
+    assert giamsat(
+        "evidence", "build", "--standard", "QCVN-126:2021/BTTTT", "--operator", "Viettel",
+        "--area", AREA, "--from", "2026-10-01", "--to", "2026-10-31", "--out", str(out),
+        "--config", str(config), "--key-dir", str(tmp_path / "key"),
+    ) == 0, capsys.readouterr().err  # fmt: skip
+    files = members(out)
+    [entry] = json.loads(files[layout.DECLARATIONS])["declarations"]
+    assert entry["sha256"] == declared.sha256 and entry["valid_from"] == "2026-10-03"
+    assert set(entry["zones"]) == {"Bắc Kạn cũ"}  # the Lào Cai zone lies outside the area
+    assert set(entry["zones"]["Bắc Kạn cũ"]) <= area_cells
+    assert files[entry["file"]] == path.read_bytes()
+    verdict = json.loads(files[layout.VERDICT])
+    assert table.scope is not None and table.scope.outside > 0
+    assert verdict["scope"] == {
+        "declarations": [declared.sha256], "undeclared_days": 2, "outside": table.scope.outside
+    }  # fmt: skip
+    result = verify.verify_bundle(out)
+    assert result.ok, result.all_problems()

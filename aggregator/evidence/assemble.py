@@ -9,10 +9,13 @@ stops the build with its line and id: a bundle that would not verify is
 worse than none.
 
 The verdict in ``verdict.json`` is computed from exactly the records in the
-bundle (``Sample`` -> ``build_rollups`` -> ``evaluate``), which is what the
-verifier recomputes. It can differ from ``giamsat compliance`` (which reads the
-database's rollups) only in the spacing count at the case's edges, where the
-rollups also know a device's previous sample outside the area or period.
+bundle (``Sample`` -> ``build_rollups`` -> ``within_declared`` -> ``evaluate``),
+which is what the verifier recomputes: ``declarations.json`` holds the
+operator's declared service areas in force during the period (their cells in
+the area) and ``declarations/`` the files they were imported from. It can
+differ from ``giamsat compliance`` (which reads the database's rollups) only
+in the spacing count at the case's edges, where the rollups also know a
+device's previous sample outside the area or period.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from giamsat.aggregator.compliance import (
     evaluate,
     to_json,
 )
+from giamsat.aggregator.compliance.declared import within_declared
 from giamsat.aggregator.evidence import layout, manifest, mapping
 from giamsat.aggregator.evidence.progress import Progress
 from giamsat.aggregator.evidence.readme import readme_text
@@ -60,6 +64,7 @@ from giamsat.aggregator.evidence.records import (
     jsonl_line,
 )
 from giamsat.aggregator.evidence.report import ReportFacts, render_report
+from giamsat.aggregator.store.declarations import DeclaredArea
 from giamsat.contract import record as rec
 from giamsat.maps.stats import HexStats
 
@@ -188,6 +193,43 @@ def _map(
     return None, f"drawn in the PDF ({why})"
 
 
+def declaration_file_name(area: DeclaredArea) -> str:
+    """Where a declaration's file lies in a bundle, named by its SHA-256."""
+    suffix = Path(area.file_name).suffix.lower()
+    return f"{layout.DECLARATION_FILES}{area.sha256}{suffix if suffix == '.kml' else '.geojson'}"
+
+
+def _write_declarations(
+    d: Path, declared: Sequence[DeclaredArea], technology: str, operator: str
+) -> list[str]:
+    """declarations.json and the declaration files; returns the files' names in the bundle."""
+    files = []
+    entries = []
+    for area in declared:
+        name = None
+        if area.content is not None:
+            name = declaration_file_name(area)
+            (d / name).parent.mkdir(exist_ok=True)
+            (d / name).write_bytes(area.content)
+            files.append(name)
+        zones: dict[str, list[str]] = defaultdict(list)
+        for cell, zone in sorted(area.cells.items()):
+            zones[zone].append(cell)
+        entries.append(
+            {
+                "sha256": area.sha256,
+                "file_name": area.file_name,
+                "file": name,
+                "valid_from": area.valid_from.isoformat(),
+                "valid_to": None if area.valid_to is None else area.valid_to.isoformat(),
+                "zones": dict(zones),
+            }
+        )
+    document = {"operator": operator, "technology": technology, "declarations": entries}
+    (d / layout.DECLARATIONS).write_text(manifest.to_text(document), encoding="utf-8")
+    return files
+
+
 def _zip(files: Sequence[tuple[str, Path]], out: Path, created: datetime) -> None:
     """Members in a fixed order with the build time as their date; manifest files last."""
     stamp = created.timetuple()[:6]
@@ -221,8 +263,13 @@ def assemble(
     confidence: float = 0.95,
     resamples: int = 2000,
     seed: int = 0,
+    declared: Sequence[DeclaredArea] = (),
 ) -> BuildResult:
     """Write the bundle to ``out`` (atomically) and return what it holds.
+
+    ``declared`` are the operator's declarations for the standard's technology
+    in force during the period, with their cells in the area
+    (:func:`~giamsat.aggregator.store.declarations.declared_areas`).
 
     ``probes`` may list more probes than the records use (the whole registry);
     ``probes.json`` keeps those with records, with their record counts.
@@ -240,10 +287,12 @@ def assemble(
         collected = _write_records(records, checker, d, progress, expected_records)
 
         stage = progress.stage("verdict")
-        rollups = build_rollups(collected.samples)
+        rollups, scope = within_declared(
+            build_rollups(collected.samples), declared, standard, operator.name, period
+        )
         assessment = evaluate(
             standard, operator, rollups, area=area.name, period=period,
-            confidence=confidence, resamples=resamples, seed=seed,
+            confidence=confidence, resamples=resamples, seed=seed, scope=scope,
         )  # fmt: skip
         overall = manifest.overall_verdict(k.verdict for k in assessment.kpis)
         (d / layout.VERDICT).write_text(to_json(assessment) + "\n", encoding="utf-8")
@@ -257,6 +306,7 @@ def assemble(
         probes_doc = {"probes": [dataclasses.asdict(p) for p in used]}
         (d / layout.PROBES).write_text(manifest.to_text(probes_doc), encoding="utf-8")
         (d / layout.AREA).write_text(manifest.to_text(area.to_dict()), encoding="utf-8")
+        declaration_files = _write_declarations(d, declared, standard.technology, operator.name)
         (d / layout.STANDARD).write_bytes(standard_bytes)
         (d / layout.OPERATORS).write_bytes(operators_bytes)
 
@@ -285,12 +335,14 @@ def assemble(
             created=created,
             map_png=png,
             hexes=mapping.classified(stats),
+            declared=declared,
         )
         (d / layout.REPORT).write_bytes(render_report(facts))
         stage.done(f"{(d / layout.REPORT).stat().st_size:,} bytes")
 
         stage = progress.stage("manifest")
         names = [name for name, _, _ in layout.FILES if name in layout.REQUIRED or png is not None]
+        names += declaration_files
         (d / layout.README).write_text(
             readme_text(
                 case,

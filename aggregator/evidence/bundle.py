@@ -31,6 +31,7 @@ from giamsat.aggregator.evidence.records import AreaSpec, BundleError, ProbeEntr
 from giamsat.aggregator.settings import ComplianceSettings
 from giamsat.aggregator.store import areas
 from giamsat.aggregator.store.columns import H3_RESOLUTION
+from giamsat.aggregator.store.declarations import declared_areas
 from giamsat.contract.timezone import VIETNAM_TZ
 
 ALL = "all"
@@ -152,6 +153,9 @@ def build_from_database(
         if missing:
             raise BundleError(f"records of unregistered probe(s) {', '.join(missing)} are stored")
         total = sum(per_probe.values())
+        declared = declared_areas(
+            conn, operator.name, standard.technology, period.start, period.end, spec.cells
+        )
         stage.done(f"{total:,} records of {len(probes)} probes in {spec.id}")
         return assemble(
             out,
@@ -167,4 +171,5 @@ def build_from_database(
             map_picture=map_picture,
             expected_records=total,
             progress=progress,
+            declared=declared,
         )

@@ -9,7 +9,10 @@ is itself a failure: nothing unsigned may ride along with evidence.
 
 from __future__ import annotations
 
-FORMAT = "giamsat-evidence/1"
+FORMAT = "giamsat-evidence/2"
+# Bundles of format 1 (before declared service areas) still verify: they judged
+# every record, and their verdict.json lacks the fields added since.
+FORMATS = ("giamsat-evidence/1", FORMAT)
 
 RECORDS = "records.jsonl"
 RECORDS_CSV = "records.csv"
@@ -18,6 +21,9 @@ STANDARD = "standard.toml"
 OPERATORS = "operators.toml"
 AREA = "area.json"
 VERDICT = "verdict.json"
+DECLARATIONS = "declarations.json"
+# The operator's declaration files as imported: declarations/<SHA-256>.<geojson|kml>.
+DECLARATION_FILES = "declarations/"
 MAP = "map.html"
 MAP_PNG = "map.png"
 REPORT = "report.pdf"
@@ -46,6 +52,11 @@ FILES: tuple[tuple[str, str, str], ...] = (
         "operators and their declared speeds (Vd, Vu)",
     ),
     (AREA, "khu vực: các ô H3", "the area as H3 cells"),
+    (
+        DECLARATIONS,
+        "vùng phục vụ nhà mạng đã công bố: thời hạn và các ô H3",
+        "the operator's declared service areas: validity and H3 cells",
+    ),
     (
         VERDICT,
         "kết luận: chỉ tiêu, khoảng tin cậy, mức độ bằng chứng",

@@ -59,11 +59,19 @@ Kiểm tra thủ công / Verify by hand
    service) is the operator; its time "t" falls on a day of the period in UTC+7;
    the H3 cell (resolution 8) of loc.lat/loc.lon is one of area.json "cells"
    (null cells: every place).
-5. The verdict: the giamsat compliance engine (giamsat.aggregator.compliance: Sample,
-   build_rollups, evaluate) applied to these records with standard.toml,
-   operators.toml and the confidence, resamples and seed in verdict.json gives
-   verdict.json again, exactly: every number to its last digit, with no
-   tolerance. Its figures do not depend on the computer or its number of
+5. The declared service area: declarations.json lists the operator's declarations
+   for the standard's technology in force during the period, each with its
+   validity and its H3 cells in the area, by zone. Where the file is in the
+   bundle (declarations/<SHA-256>.geojson or .kml), its SHA-256 is the
+   declaration's, and the cells whose centre lies inside its zones are those
+   listed. On a day a declaration is in force, only records in its cells count;
+   the others are counted apart (verdict.json "scope.outside"). On a day with
+   none in force every record counts.
+6. The verdict: the giamsat compliance engine (giamsat.aggregator.compliance: Sample,
+   build_rollups, declared.within_declared, evaluate) applied to these records with
+   standard.toml, operators.toml, declarations.json and the confidence, resamples
+   and seed in verdict.json gives verdict.json again, exactly: every number to its
+   last digit, with no tolerance. Its figures do not depend on the computer or its number of
    processors (sums are exact; the bootstrap's resamples come from the seed
    through numpy, so use the numpy version named in manifest.json "engine").
 """
@@ -79,6 +87,12 @@ def readme_text(
     bundle_name: str = "bundle.zip",
 ) -> str:
     descriptions = {name: (vi, en) for name, vi, en in layout.FILES}
+    for name in files:
+        if name.startswith(layout.DECLARATION_FILES):
+            descriptions[name] = (
+                "tệp công bố vùng phục vụ của nhà mạng, đúng như đã nhập",
+                "the operator's declaration file, byte for byte as imported",
+            )
     listed = [
         f"{name:<15} {descriptions[name][0]}\n{'':<15} {descriptions[name][1]}" for name in files
     ]

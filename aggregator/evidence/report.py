@@ -39,6 +39,7 @@ from giamsat.aggregator.evidence import layout
 from giamsat.aggregator.evidence.keys import fingerprint
 from giamsat.aggregator.evidence.manifest import overall_verdict
 from giamsat.aggregator.evidence.records import AreaSpec, BundleError, ProbeEntry
+from giamsat.aggregator.store.declarations import DeclaredArea
 from giamsat.contract.timezone import VIETNAM_TZ
 from giamsat.maps.classify import CoverageClass
 from giamsat.maps.labels import CLASS_LABELS
@@ -96,6 +97,7 @@ class ReportFacts:
     created: datetime
     map_png: Path | None
     hexes: Sequence[tuple[str, CoverageClass]]
+    declared: Sequence[DeclaredArea] = ()
 
 
 def _nfc(text: str) -> str:
@@ -360,6 +362,7 @@ def _where(w: _Writer) -> None:
         f"Area {f.area.name} ({f.area.id}): {scope_en}; measurements in {f.cells_measured}"
         " cells. The coverage map (map.html) is drawn from this bundle's own records.",
     )
+    _declared(w)
     if f.map_png is not None:
         pdf = w.pdf
         height = pdf.epw * 2 / 3
@@ -369,6 +372,28 @@ def _where(w: _Writer) -> None:
         pdf.ln(2)
     elif f.hexes:
         _draw_hexes(w, f.hexes)
+
+
+def _declared(w: _Writer) -> None:
+    """Which samples were judged: those inside the operator's declared service area."""
+    f = w.facts
+    scope = f.assessment.scope
+    if scope is None:
+        return
+    operator, technology = f.operator.name, f.standard.technology
+    w.para(
+        "Vùng phục vụ đã công bố (Phụ lục B): " + scope.describe_vi(operator, technology),
+        "Declared service area (Annex B): " + scope.describe(operator, technology),
+    )
+    if not f.declared:
+        return
+    rows = [("SHA-256", "Tệp / File", "Hiệu lực / In force", "Ô trong khu vực / Cells in area")]
+    for d in f.declared:
+        until = "nay / now" if d.valid_to is None else d.valid_to.isoformat()
+        rows.append(
+            (d.sha256, d.file_name, f"{d.valid_from.isoformat()} - {until}", f"{len(d.cells):,}")
+        )
+    w.table(rows, (0.5, 0.2, 0.17, 0.13))
 
 
 def _when_section(w: _Writer) -> None:

@@ -10,15 +10,19 @@ bundle shows *what* was changed, not just that something was):
                        ``--key``, that key is the expected one
 ``file hashes``        every listed file is present with its SHA-256 and size;
                        no unlisted file rides along
-``documents``          probes.json, area.json, standard.toml, operators.toml
-                       and verdict.json parse, and all name the manifest's case
+``documents``          probes.json, area.json, standard.toml, operators.toml,
+                       declarations.json and verdict.json parse, and all name
+                       the manifest's case; each declaration file in the
+                       bundle has the SHA-256 the declaration is known by and
+                       gives the cells listed for it
 ``record signatures``  each line of records.jsonl passes ingest's validation
                        with the key its probe has in probes.json ("record N
                        (id ...): probe X not in probes.json", "...: signature
                        invalid ..."); no duplicates; counts match
 ``records in case``    each record's operator, local day and H3 cell are the case's
 ``records.csv``        the spreadsheet is records.jsonl, row for row
-``verdict``            the compliance engine run on the records (same
+``verdict``            the compliance engine run on the records inside the
+                       declared service areas (same
                        confidence, resamples and seed) gives verdict.json
                        exactly: counts, verdicts, grades, and values and
                        intervals to the last bit (the engine's figures do not
@@ -36,6 +40,7 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
+import hashlib
 import io
 import json
 import sys
@@ -61,6 +66,7 @@ from giamsat.aggregator.compliance import (
     load_operators,
     load_standard,
 )
+from giamsat.aggregator.compliance.declared import within_declared
 from giamsat.aggregator.compliance.render import to_jsonable
 from giamsat.aggregator.evidence import layout, manifest
 from giamsat.aggregator.evidence.keys import fingerprint
@@ -75,6 +81,7 @@ from giamsat.aggregator.evidence.records import (
     RecordChecker,
     csv_row,
 )
+from giamsat.aggregator.store.declarations import DeclaredArea, read_zones
 from giamsat.contract import record as rec
 from giamsat.contract.config import ConfigError
 
@@ -132,6 +139,12 @@ class _Bundle:
     standard: Standard | None = None
     operator: Operator | None = None
     verdict: dict[str, Any] | None = None
+    declared: list[DeclaredArea] | None = None
+
+    @property
+    def first_format(self) -> bool:
+        """A bundle from before declared service areas: every record was judged."""
+        return self.content is not None and self.content.get("format") == layout.FORMATS[0]
 
 
 def _read(b: _Bundle, result: Verification, check: str, name: str) -> bytes | None:
@@ -153,9 +166,11 @@ def _manifest(b: _Bundle, result: Verification, expected_key: str | None) -> Non
     try:
         content = json.loads(body)
         signer = content["signer"]["public_key"]
-        if content.get("format") != layout.FORMAT:
+        if content.get("format") not in layout.FORMATS:
             result.fail(
-                check, f"manifest.json: format {content.get('format')!r} is not {layout.FORMAT}"
+                check,
+                f"manifest.json: format {content.get('format')!r} is not one of"
+                f" {', '.join(layout.FORMATS)}",
             )
     except (ValueError, KeyError, TypeError) as exc:
         result.fail(check, f"manifest.json: not a giamsat manifest ({type(exc).__name__}: {exc})")
@@ -195,6 +210,8 @@ def _hashes(b: _Bundle, result: Verification, progress: Progress) -> None:
         if name not in files and name not in (layout.MANIFEST, layout.SIGNATURE):
             result.fail(check, f"{name}: in the ZIP but not in the manifest")
     for name in layout.REQUIRED:
+        if name == layout.DECLARATIONS and b.first_format:
+            continue
         if name not in files:
             result.fail(check, f"{name}: missing from the manifest (every bundle has it)")
     stage = progress.stage("file hashes", len(files))
@@ -304,6 +321,11 @@ def _documents(b: _Bundle, result: Verification) -> None:
         if b.operator is None:
             result.fail(check, f"operators.toml: has no operator {spec.get('operator')!r}")
 
+    if b.first_format:
+        b.declared = []
+    elif area is not None and b.standard is not None:
+        b.declared = _declarations(b, result, area, str(spec.get("operator")), b.standard)
+
     verdict = _json(b, result, layout.VERDICT)
     if isinstance(verdict, dict):
         stated = (
@@ -320,12 +342,77 @@ def _documents(b: _Bundle, result: Verification) -> None:
             b.verdict = verdict
     elif verdict is not None:
         result.fail(check, "verdict.json: not an assessment")
-    if b.case and b.probes is not None and b.standard and b.operator and b.verdict:
+    ready = b.standard and b.operator and b.verdict and b.declared is not None
+    if b.case and b.probes is not None and ready:
         result.note(
             check,
             f"{spec.get('standard')}, {spec.get('operator')}, {area.name if area else '-'},"
             f" {period.start}..{period.end}",
         )
+
+
+def _declarations(
+    b: _Bundle, result: Verification, area: AreaSpec, operator: str, standard: Standard
+) -> list[DeclaredArea] | None:
+    """The declared service areas of declarations.json, each checked against its file."""
+    check = "documents"
+    doc = _json(b, result, layout.DECLARATIONS)
+    if doc is None:
+        return None
+    found = []
+    try:
+        if (doc["operator"], doc["technology"]) != (operator, standard.technology):
+            result.fail(
+                check,
+                f"declarations.json: is about {doc['operator']} {doc['technology']},"
+                f" the case is {operator} {standard.technology}",
+            )
+            return None
+        for entry in doc["declarations"]:
+            cells = {cell: zone for zone, members in entry["zones"].items() for cell in members}
+            content = None
+            if entry["file"] is not None:
+                content = _read(b, result, check, entry["file"])
+                if content is None:
+                    return None
+            declared = DeclaredArea(
+                str(entry["sha256"]), operator, standard.technology,
+                date.fromisoformat(entry["valid_from"]),
+                None if entry["valid_to"] is None else date.fromisoformat(entry["valid_to"]),
+                str(entry["file_name"]), content, cells,
+            )  # fmt: skip
+            if content is not None and not _file_gives_cells(declared, area, result):
+                return None
+            found.append(declared)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        result.fail(check, f"declarations.json: not a list of declarations ({exc})")
+        return None
+    return found
+
+
+def _file_gives_cells(declared: DeclaredArea, area: AreaSpec, result: Verification) -> bool:
+    """The declaration's file hashes to its SHA-256 and gives the cells listed for it."""
+    check = "documents"
+    assert declared.content is not None
+    name = declared.file_name
+    if hashlib.sha256(declared.content).hexdigest() != declared.sha256:
+        result.fail(check, f"declarations.json: {name} does not hash to {declared.sha256}")
+        return False
+    try:
+        zones = read_zones(Path(name), declared.content)
+    except ConfigError as exc:
+        result.fail(check, f"declarations.json: {exc}")
+        return False
+    cells = {c: z.name for z in zones for c in z.cells if area.cells is None or c in area.cells}
+    if cells != dict(declared.cells):
+        changed = len(set(cells.items()) ^ set(declared.cells.items()))
+        result.fail(
+            check,
+            f"declarations.json: {declared.sha256[:12]}: {changed} cell(s) differ from"
+            f" those of its file {name}",
+        )
+        return False
+    return True
 
 
 def _csv_rows(b: _Bundle, result: Verification) -> Iterator[list[str]] | None:
@@ -420,17 +507,29 @@ def _verdict(b: _Bundle, result: Verification, samples: list[Sample], progress: 
     check = "verdict"
     assert b.standard and b.operator and b.verdict and b.case and b.content
     stage = progress.stage("verdict")
+    assert b.declared is not None
     stated = b.verdict
     try:
+        rollups, scope = within_declared(
+            build_rollups(samples), b.declared, b.standard, b.operator.name, b.case.period
+        )
         recomputed = evaluate(
-            b.standard, b.operator, build_rollups(samples), area=b.case.area.name,
+            b.standard, b.operator, rollups, area=b.case.area.name,
             period=b.case.period, confidence=float(stated["confidence"]),
             resamples=int(stated["resamples"]), seed=int(stated["seed"]),
+            scope=None if b.first_format else scope,
         )  # fmt: skip
     except (KeyError, TypeError, ValueError) as exc:
         result.fail(check, f"verdict.json: cannot be recomputed ({type(exc).__name__}: {exc})")
         return
     fresh = to_jsonable(recomputed)
+    if b.first_format:
+        # Format 1 did not state what was added since (versions, scope): compare the rest.
+        fresh = {k: v for k, v in fresh.items() if k in stated}
+        fresh["kpis"] = [
+            {k: v for k, v in kpi.items() if k in old}
+            for kpi, old in zip(fresh["kpis"], _stated_kpis(stated, fresh["kpis"]), strict=True)
+        ]
     for name, value in fresh.items():
         if name != "kpis" and not _same(stated.get(name), value):
             result.fail(
@@ -468,6 +567,12 @@ def _verdict(b: _Bundle, result: Verification, samples: list[Sample], progress: 
         )
     stage.done(overall.value)
     result.note(check, f"{overall.value}: {len(fresh_kpis)} KPIs recomputed from the records")
+
+
+def _stated_kpis(stated: dict[str, Any], fresh: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """verdict.json's KPI for each recomputed one (all its fields when it states none)."""
+    by_id = {k.get("kpi_id"): k for k in stated.get("kpis") or [] if isinstance(k, dict)}
+    return [by_id.get(k["kpi_id"], k) for k in fresh]
 
 
 def _guarded(result: Verification, check: str, step: Callable[[], T]) -> T | None:

@@ -12,6 +12,10 @@ verdict can name exactly the declaration it used.
 
 A new declaration ends the one in force before it: importing one valid from
 D closes the previous declaration of that operator and technology on D - 1.
+
+The offline evidence verifier reads declaration files and applies declared
+areas without a database: this module imports psycopg only for type checking,
+and the geometry and XML libraries only when it reads a file.
 """
 
 from __future__ import annotations
@@ -26,17 +30,15 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import defusedxml
-import defusedxml.ElementTree
 import h3
-import psycopg
-import shapely.geometry
-import shapely.validation
 
 from giamsat.aggregator.store.columns import H3_RESOLUTION
 from giamsat.contract.config import ConfigError
+
+if TYPE_CHECKING:
+    import psycopg
 
 TECHNOLOGIES = ("4G", "5G")
 SPEEDS = ("vd", "vu", "vdmin")
@@ -103,6 +105,9 @@ def _features_geojson(path: Path, text: str) -> Iterator[tuple[str, Mapping[str,
 
 
 def _features_kml(path: Path, data: bytes) -> Iterator[tuple[str, Mapping[str, Any], Any]]:
+    import defusedxml
+    import defusedxml.ElementTree
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # fastkml warns when lxml is missing
         from fastkml import kml
@@ -144,6 +149,9 @@ def read_zones(
     geometry that is not a valid polygon, a speed that is not a number, a zone
     with no cell, a cell claimed by two zones.
     """
+    import shapely.geometry
+    import shapely.validation
+
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
