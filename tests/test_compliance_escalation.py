@@ -26,7 +26,7 @@ from giamsat.aggregator.compliance.operators import load_operators
 from giamsat.aggregator.compliance.render import to_json
 from giamsat.aggregator.compliance.sampling import EARLY_WARNING, EVIDENCE
 from giamsat.aggregator.compliance.standards import load_standard
-from giamsat.aggregator.compliance.verdicts import KpiVerdict, Verdict
+from giamsat.aggregator.compliance.verdicts import KpiVerdict, Scope, Verdict
 from giamsat.contract.config import ConfigError
 
 CONFIG = Path(__file__).resolve().parent.parent / "config"
@@ -328,3 +328,26 @@ def test_issuer_mistakes_name_the_key(tmp_path: Path) -> None:
     config.write_text('[issuer]\nsignatory = { vi = "Cục trưởng", fr = "Directeur" }\n')
     with pytest.raises(ConfigError, match=r"issuer\.signatory\.fr: unknown key"):
         aggregator_settings.load(config)
+
+
+def test_notice_names_the_declared_service_area_by_its_hash() -> None:
+    """The operator can check which of its declarations the finding was judged within."""
+    declared = Scope(("d" * 64,), 2, 37)
+    verdict = replace(OCTOBER_FAIL, scope=declared)
+    case = transition(open_case(verdict, date(2026, 11, 3)), verdict, date(2026, 11, 5))
+    vi = render_notice(case, VIETTEL, QCVN_126, SHA, date(2026, 11, 5))
+    for phrase in (
+        "- Vùng phục vụ 5G do Viettel công bố (mã SHA-256 của tệp công bố):\n  " + "d" * 64,
+        "- Mẫu đo ngoài vùng phục vụ đã công bố (không tính): 37",
+        "- Số ngày không có vùng phục vụ công bố (mọi mẫu đo đều được tính): 2",
+    ):
+        assert phrase in vi, phrase
+    en = render_notice(case, VIETTEL, QCVN_126, SHA, date(2026, 11, 5), language="en")
+    assert "- 5G service area declared by Viettel (SHA-256 of the file):\n  " + "d" * 64 in en
+    assert "- Samples outside the declared area (not counted): 37" in en
+
+    nothing = replace(OCTOBER_FAIL, scope=Scope((), 31, 0))
+    case = transition(open_case(nothing, date(2026, 11, 3)), nothing, date(2026, 11, 5))
+    en = render_notice(case, VIETTEL, QCVN_126, SHA, date(2026, 11, 5), language="en")
+    assert "Viettel declared no 5G service area for the monitoring period" in en
+    assert Case.from_dict(json.loads(to_json(case))) == case  # the scope survives storage

@@ -6,7 +6,10 @@ the sample counts and whether sampling met the standard's rules, and the
 SHA-256 of the evidence bundle that holds the signed raw data. The text is a
 draft for an authorised official to sign; it says so.
 
-It also names the version of the standard the verdict was judged by, and
+It names the service area the operator declared (Annex B) that the verdict
+was judged within, by the SHA-256 of the declaration file, with the samples
+left outside it, or says the operator declared none. It also names the
+version of the standard the verdict was judged by, and
 when the KPI's definition, threshold or limit is not confirmed from the
 official text, it says so beside the limit, with the standard file's note:
 the official who signs must know the finding rests on a figure still to be
@@ -122,6 +125,48 @@ def _unconfirmed_en(v: KpiVerdict) -> list[str]:
     ]
 
 
+def _scope_vi(v: KpiVerdict) -> list[str]:
+    scope = v.scope
+    if scope is None:
+        return []
+    if scope.declared == "none":
+        return [
+            f"- Vùng phục vụ: {v.operator} không công bố vùng phục vụ {v.technology} trong thời"
+            " gian giám sát; mọi mẫu đo đều được đánh giá"
+        ]
+    lines = [f"- Vùng phục vụ {v.technology} do {v.operator} công bố (mã SHA-256 của tệp công bố):"]
+    lines += [f"  {sha}" for sha in scope.declarations]
+    lines.append(
+        f"- Mẫu đo ngoài vùng phục vụ đã công bố (không tính): {_vi_number(scope.outside)}"
+    )
+    if scope.declared == "part":
+        lines.append(
+            f"- Số ngày không có vùng phục vụ công bố (mọi mẫu đo đều được tính):"
+            f" {_vi_number(scope.undeclared_days)}"
+        )
+    return lines
+
+
+def _scope_en(v: KpiVerdict) -> list[str]:
+    scope = v.scope
+    if scope is None:
+        return []
+    if scope.declared == "none":
+        return [
+            f"- Service area: {v.operator} declared no {v.technology} service area for the"
+            " monitoring period; every sample was judged"
+        ]
+    lines = [f"- {v.technology} service area declared by {v.operator} (SHA-256 of the file):"]
+    lines += [f"  {sha}" for sha in scope.declarations]
+    lines.append(f"- Samples outside the declared area (not counted): {_en_number(scope.outside)}")
+    if scope.declared == "part":
+        lines.append(
+            "- Days with no declared service area (every sample counted):"
+            f" {_en_number(scope.undeclared_days)}"
+        )
+    return lines
+
+
 def _finding_vi(f: _Facts) -> list[str]:
     v = f.verdict
     d = _decimals(v.unit)
@@ -139,6 +184,7 @@ def _finding_vi(f: _Facts) -> list[str]:
     return [
         f"- Chỉ tiêu: {v.name_vi} ({v.kpi_id})",
         f"- Khu vực: {v.area}",
+        *_scope_vi(v),
         f"- Thời gian giám sát: từ ngày {_vi_date(v.period_start)}"
         f" đến ngày {_vi_date(v.period_end)}",
         f"- Giá trị đo được: {_vi_number(f.value, d)} {v.unit}",
@@ -171,6 +217,7 @@ def _finding_en(f: _Facts) -> list[str]:
     return [
         f"- KPI: {v.name_en} ({v.kpi_id})",
         f"- Area: {v.area}",
+        *_scope_en(v),
         f"- Monitoring period: {_en_date(v.period_start)} to {_en_date(v.period_end)}",
         f"- Measured value: {_en_number(f.value, d)} {v.unit}",
         f"- {_en_number(v.confidence * 100)}% confidence interval: "
