@@ -206,6 +206,11 @@ def test_compliance_table_and_detail(driver: WebDriver, site: Site, tmp_path: Pa
     assert marks == ["radio_availability", "dropped_transfer"]
     assert "Không đạt / Fail" in rows[0].text
     assert "Thái Nguyên" in driver.find_element(By.TAG_NAME, "main").text
+    # What was judged: MobiFone published no 5G service area, so every sample was.
+    scope = driver.find_element(By.CSS_SELECTOR, ".gs-scope")
+    assert scope.get_attribute("data-declared") == "none"
+    assert "MobiFone declared no 5G service area for this period" in scope.text
+    assert "MobiFone không công bố vùng phục vụ 5G" in scope.text
     driver.save_screenshot(str(tmp_path / "compliance-detail.png"))
 
 

@@ -67,6 +67,7 @@ UNCONFIRMED_NOTE = Label(
     "Threshold or limit not yet checked against the official text of the standard",
 )
 VERSION = Label("Phiên bản quy chuẩn", "Version of the standard")
+DECLARED_AREA = Label("Vùng phục vụ đã công bố", "Declared service area")
 KPIS_FAILED = Label("chỉ tiêu không đạt", "KPIs failed")
 COMPLIANCE_NOTE = Label(
     "Không đạt chỉ khi cả khoảng tin cậy 95 % nằm ngoài mức yêu cầu; "

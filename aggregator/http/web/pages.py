@@ -428,6 +428,14 @@ def compliance_detail(
         title=f"{a.code} — {a.operator} — {a.area}",
         a=a,
         rows=rows,
+        scope=None
+        if a.scope is None
+        else {
+            "vi": a.scope.describe_vi(a.operator, a.technology),
+            "en": a.scope.describe(a.operator, a.technology),
+            "declared": a.scope.declared,
+            "declarations": a.scope.declarations,
+        },
         verdicts=_VERDICT_LABELS,
         grades=_GRADE_LABELS,
         json_url="/api/v1/compliance?"
