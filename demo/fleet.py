@@ -48,6 +48,7 @@ from giamsat.contract import record
 SPEED_TARGET = "speed.example.vn"
 MAX_TEST_BYTES = 100_000_000  # the agent's default [throughput] max_bytes per direction
 MAX_TEST_S = 10.0  # and its max_s
+STALL_S = 5.0  # and its stall_s: a started transfer that moves nothing this long is dropped
 LTE_RESOURCE_BLOCKS = {20.0: 100, 15.0: 75, 10.0: 50}
 DAYTIME_HOURS = range(6, 22)  # when phones are on the move (local time)
 ROUTE_STEP_M = 300.0  # phones' positions are quantised along their route
@@ -247,10 +248,22 @@ def _route_positions(route: Sequence[tuple[float, float]]) -> list[tuple[float, 
     return points
 
 
-def _sections(
-    village: Village, m: Measurement, lat: float, lon: float, rng: random.Random
+def record_sections(
+    village: Village,
+    m: Measurement,
+    lat: float,
+    lon: float,
+    rng: random.Random,
+    outcomes: random.Random,
 ) -> dict[str, Any]:
-    """The record's sections for one measurement, shaped as the agent writes them."""
+    """The record's sections for one measurement, shaped as the agent writes them.
+
+    ``rng`` is the probe's stream (its GPS accuracy); ``outcomes`` the stream
+    that decides whether a started transfer is dropped, kept apart so that
+    drops do not shift the probe's other draws. An NR-NSA record carries the
+    LTE anchor in ``sig`` and the NR leg in ``sig.nr_*``, as NSA modems report
+    them (DESIGN.md, "5G non-standalone").
+    """
     phone = bool(village.route)
     loc = {
         "lat": round(lat, 5),
@@ -265,7 +278,7 @@ def _sections(
             "net": {"service": False, "sim_op": village.sim},
             "errors": ["no_service"],
         }
-    assert m.tower is not None and m.tech is not None
+    assert m.tower is not None and m.tech is not None and m.cell is not None
     profile = PROFILES[m.tower.operator]
     net = {
         "service": True,
@@ -284,9 +297,18 @@ def _sections(
         "band": m.band,
         "arfcn": m.arfcn,
     }
-    if m.tech == "LTE" and m.rsrp_dbm is not None and m.rsrq_db is not None:
+    if m.rsrp_dbm is not None and m.rsrq_db is not None:
         blocks = LTE_RESOURCE_BLOCKS.get(profile.lte_mhz, 100)
         sig["rssi_dbm"] = round(m.rsrp_dbm + 10 * math.log10(blocks) - m.rsrq_db)
+    if m.nr_tower is not None:
+        sig |= {
+            "nr_rsrp_dbm": m.nr_rsrp_dbm,
+            "nr_rsrq_db": m.nr_rsrq_db,
+            "nr_sinr_db": m.nr_sinr_db,
+            "nr_pci": m.nr_pci,
+            "nr_arfcn": m.nr_arfcn,
+            "nr_band": m.nr_band,
+        }
     lat_section: dict[str, Any] = {
         "target": SPEED_TARGET,
         "method": "icmp",
@@ -295,21 +317,35 @@ def _sections(
     }
     if m.loss_pct is not None and m.loss_pct < 100.0:
         lat_section |= {"rtt_ms_p50": m.rtt_ms, "jitter_ms": m.jitter_ms}
-    sections: dict[str, Any] = {"loc": loc, "net": net, "sig": sig, "lat": lat_section}
-    access: dict[str, Any] = {"ok": bool(m.access_ok)}
-    if m.access_ok:
-        access["dur_s"] = m.access_s
-        sections["dl"] = _transfer(m.dl_mbps or 0.0)
-        sections["ul"] = _transfer(m.ul_mbps or 0.0)
-        sections["errors"] = []
-    else:
-        sections["errors"] = ["dl_failed"]
-    sections["access"] = access
-    return sections
+    return {"loc": loc, "net": net, "sig": sig, "lat": lat_section, **_transfers(m, outcomes)}
+
+
+def _transfers(m: Measurement, outcomes: random.Random) -> dict[str, Any]:
+    """The cycle's ``dl``, ``ul``, ``access`` and ``errors``, as the agent's probe writes them.
+
+    The download's access is the cycle's access sample: without it the
+    download did not start (``not_started``, an access failure) and nothing
+    else runs. A started transfer is dropped with the measurement's chance;
+    the upload runs only after a download that completed.
+    """
+    # The same number of draws for every cycle with service, whatever happens.
+    dl_u, dl_at, dl_stall, ul_u, ul_at, ul_stall = (outcomes.random() for _ in range(6))
+    if not m.access_ok:
+        return {"dl": _not_started(), "access": {"ok": False}, "errors": ["dl_failed"]}
+    access = {"ok": True, "dur_s": m.access_s}
+    dl = _transfer(m.dl_mbps or 0.0)
+    if dl_u < (m.dl_drop or 0.0):
+        dropped = _dropped(dl, dl_at, dl_stall < 0.5)
+        return {"dl": dropped, "access": access, "errors": ["dl_failed"]}
+    ul = _transfer(m.ul_mbps or 0.0)
+    if ul_u < (m.ul_drop or 0.0):
+        dropped = _dropped(ul, ul_at, ul_stall < 0.5)
+        return {"dl": dl, "ul": dropped, "access": access, "errors": ["ul_failed"]}
+    return {"dl": dl, "ul": ul, "access": access, "errors": []}
 
 
 def _transfer(mbps: float) -> dict[str, Any]:
-    """A speed test's figures: capped by bytes for fast links, by time for slow ones."""
+    """A completed speed test: capped by bytes for fast links, by time for slow ones."""
     mbps = max(mbps, 0.01)
     dur = min(MAX_TEST_S, MAX_TEST_BYTES * 8 / (mbps * 1e6))
     return {
@@ -318,6 +354,44 @@ def _transfer(mbps: float) -> dict[str, Any]:
         "dur_s": round(dur, 2),
         "streams": 4,
         "method": "giamsat-http",
+        "server": SPEED_TARGET,
+        "stop": "max_s" if dur >= MAX_TEST_S else "max_bytes",
+        "outcome": "completed",
+    }
+
+
+def _dropped(full: dict[str, Any], at: float, stall: bool) -> dict[str, Any]:
+    """``full`` cut short by a fault ``at`` (0 to 1) of its way: a dropped transfer.
+
+    As the agent reports one: what it moved and how long it ran, but no rate.
+    A reset (or a server failing) ends the test at once; a stall ends it
+    ``STALL_S`` later, with nothing more moved. A stall that ``max_s`` would
+    cut before it is noticed is no drop in the agent, so it is drawn as a reset.
+    """
+    done = 0.05 + 0.9 * at
+    t = full["dur_s"] * done
+    moved = int(full["bytes"] * done)
+    if stall and t + STALL_S < MAX_TEST_S:
+        t += STALL_S
+    return {
+        "bytes": moved,
+        "dur_s": round(t, 2),
+        "streams": full["streams"],
+        "method": full["method"],
+        "server": full["server"],
+        "stop": "error",
+        "outcome": "dropped",
+    }
+
+
+def _not_started() -> dict[str, Any]:
+    """A download whose access failed: no byte of an answer arrived, so nothing was moved."""
+    return {
+        "bytes": 0,
+        "streams": 4,
+        "method": "giamsat-http",
+        "server": SPEED_TARGET,
+        "outcome": "not_started",
     }
 
 
@@ -335,12 +409,14 @@ def generate(
 
     Each probe gets its own seeded random stream and a fixed offset within the
     interval (probes are not synchronised); times stay at or before ``last``
-    plus that offset, which is before now.
+    plus that offset, which is before now. Whether a started transfer drops is
+    drawn from a second stream of the probe's, so drops shift no other draw.
     """
     slots = int((last - first).total_seconds() // (interval_min * 60)) + 1
     out: dict[str, list[dict[str, Any]]] = {}
     for n, village in enumerate(villages, start=1):
         rng = random.Random(f"fleet:{world.seed}:{village.probe}")
+        outcomes = random.Random(f"fleet-outcomes:{world.seed}:{village.probe}")
         offset = timedelta(seconds=rng.uniform(0, interval_min * 60 - 60))
         boot = first - timedelta(hours=rng.uniform(1, 240))
         path = _route_positions(village.route) if village.route else [(village.lat, village.lon)]
@@ -359,7 +435,7 @@ def generate(
                 when=when,
                 record_id=uuid7_at(when, rng),
                 extra={"mono_s": round((when - boot).total_seconds(), 3)},
-                **_sections(village, m, lat, lon, rng),
+                **record_sections(village, m, lat, lon, rng, outcomes),
             )
             records.append(record.sign(unsigned, key))
         out[village.probe] = records
@@ -379,7 +455,7 @@ def operator_rows(
             continue
         no_service = sum(1 for r in recs if r["net"].get("service") is False)
         nr = sum(1 for r in recs if r["net"].get("tech") == "NR-NSA")
-        dls = [r["dl"]["mbps"] for r in recs if "dl" in r]
+        dls = [r["dl"]["mbps"] for r in recs if "mbps" in r.get("dl", {})]
         rows.append(
             OperatorRow(
                 operator,

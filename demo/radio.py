@@ -23,7 +23,14 @@ are common in the mountains). SINR follows from the serving cell against the
 others weighted by their load; throughput from SINR by a capped Shannon
 formula, shared with the other users and limited by the site's backhaul;
 latency from the transport distance, microwave hops, load and SINR; access
-fails more often at low signal.
+fails more often at low signal, and a transfer that started is dropped more
+often at the cell edge.
+
+An NSA link has two legs, reported as an NSA modem reports them: the LTE
+anchor (the serving cell: PCI, EARFCN, band 3, RSRP, RSRQ, SINR) and the NR
+leg (its PCI, NR-ARFCN and band from the operator's profile, SS-RSRP, SS-RSRQ,
+SS-SINR). Access goes through the anchor; speed and latency mostly follow the
+NR leg.
 """
 
 from __future__ import annotations
@@ -63,6 +70,7 @@ LTE_MIN_SINR_DB = -7.0
 # An NSA phone adds the 5G leg when the NR cell is at least this strong (event B1).
 NR_B1_RSRP_DBM = -112.0
 NR_MIN_SINR_DB = -3.0
+NR_MAX_RSRP_DBM = -31  # the top of the SS-RSRP reporting range (TS 38.133): a modem reports no more
 NR_BANDWIDTH_MHZ = 100.0
 NR_DL_SHARE = 0.74  # TDD frame DDDSU: share of time downstream
 NR_UL_SHARE = 0.26
@@ -440,7 +448,16 @@ class Links:
 
 @dataclass(frozen=True)
 class Measurement:
-    """One cycle's outcome; None where nothing could be measured."""
+    """One cycle's outcome; None where nothing could be measured.
+
+    ``tower`` and the plain radio fields are the LTE serving cell, which in
+    NR-NSA is the anchor; the ``nr_*`` fields are the NR leg of an NR-NSA
+    link (None in LTE), as an NSA modem reports the two. Speeds and latency
+    are the link's as a whole: in NR-NSA they come mostly from the NR leg.
+    ``dl_drop``/``ul_drop`` are the chances that a download or upload that
+    started is then dropped (reset, stalled): a few percent at the cell edge,
+    well under 1 % in good signal.
+    """
 
     service: bool
     tech: str | None = None
@@ -452,6 +469,13 @@ class Measurement:
     cell: int | None = None
     band: str | None = None
     arfcn: int | None = None
+    nr_tower: Tower | None = None
+    nr_rsrp_dbm: float | None = None
+    nr_rsrq_db: float | None = None
+    nr_sinr_db: float | None = None
+    nr_pci: int | None = None
+    nr_band: str | None = None
+    nr_arfcn: int | None = None
     rtt_ms: float | None = None
     jitter_ms: float | None = None
     loss_pct: float | None = None
@@ -459,6 +483,8 @@ class Measurement:
     access_s: float | None = None
     dl_mbps: float | None = None
     ul_mbps: float | None = None
+    dl_drop: float | None = None
+    ul_drop: float | None = None
 
 
 NO_SERVICE = Measurement(service=False)
@@ -600,13 +626,15 @@ class RadioModel:
         lte = self._best(links.lte, local, rng, 2.0, LTE_NOISE_PER_RE_DBM)
         if lte is None or lte[2] < LTE_MIN_RSRP_DBM or lte[3] < LTE_MIN_SINR_DB:
             return NO_SERVICE
+        # ``tower``, ``load`` and ``sinr`` are the leg that carries the data: the LTE
+        # cell, or the NR leg once an NSA phone has added it.
         tower, load, rsrp, sinr = lte[0], lte[1], lte[2], min(30.0, lte[3])
-        anchor_rsrp, anchor_sinr = rsrp, sinr
+        anchor, anchor_load, anchor_rsrp, anchor_sinr = tower, load, rsrp, sinr
         profile = PROFILES[tower.operator]
         share = 1.0 - 0.9 * load
         dl = shannon_mbps(sinr, profile.lte_mhz) * share
         ul = shannon_mbps(sinr - 8.0, profile.lte_mhz, 0.6, 3.0) * share
-        tech, band, arfcn = "LTE", "B3", profile.earfcn
+        tech = "LTE"
         nr = self._best(links.nr, local, rng, 2.5, NR_NOISE_PER_RE_DBM) if nr_capable else None
         if nr is not None and nr[2] >= NR_B1_RSRP_DBM and nr[3] >= NR_MIN_SINR_DB:
             tower, load, rsrp, sinr = nr[0], nr[1], nr[2], min(30.0, nr[3])
@@ -615,7 +643,8 @@ class RadioModel:
             nr_ul = shannon_mbps(sinr - 6.0, NR_BANDWIDTH_MHZ, 0.65, 4.0) * NR_UL_SHARE * share
             dl += nr_dl  # NSA: the LTE anchor carries data too
             ul = max(ul, nr_ul)
-            tech, band, arfcn = "NR-NSA", profile.nr_band, profile.nr_arfcn
+            tech = "NR-NSA"
+        is_nr = tech == "NR-NSA"
         # The site's backhaul is shared by everyone on it; what is left caps a speed test.
         spare = tower.backhaul_mbps * (1.0 - load) * (0.8 + 0.2 * rng.random())
         dl = min(dl, spare) * math.exp(rng.gauss(0.0, 0.15))
@@ -634,21 +663,33 @@ class RadioModel:
             + rng.gammavariate(2.0, 1.5)
         )
         losses = sum(rng.random() < 0.002 + 0.25 * weak for _ in range(20))
-        # RSRQ = N·RSRP/RSSI: the reference signal against everything in the band.
-        occupancy = 1 / 6 + (5 / 6) * load
-        rsrq = -10.79 - 10 * math.log10(occupancy + 10 ** (-sinr / 10))
-        is_nr = tech == "NR-NSA"
+        # A started transfer is dropped when the anchor's radio link fails (cell
+        # edge, low SINR); an upload, power-limited at the edge, a little sooner.
+        # Losing the NR leg alone falls back to LTE and rarely drops a transfer.
+        dl_drop = 0.002 + 0.03 * _logistic((-2.0 - anchor_sinr) / 1.5) + 0.03 * weak
+        ul_drop = 0.002 + 0.035 * _logistic((0.0 - anchor_sinr) / 1.5) + 0.035 * weak
+        if is_nr:
+            dl_drop += 0.005 * _logistic(-sinr / 1.5)
+            ul_drop += 0.005 * _logistic(-sinr / 1.5)
+        leg = tower if is_nr else None  # the NR leg's cell, whose figures go to nr_*
         return Measurement(
             service=True,
             tech=tech,
-            tower=tower,
-            rsrp_dbm=round(rsrp),
-            rsrq_db=round(max(-19.5, min(-3.0, rsrq)), 1),
-            sinr_db=round(sinr, 1),
-            pci=(tower.enb * 3 + (7 if is_nr else 0)) % (1008 if is_nr else 504),
-            cell=(tower.enb << 12 if is_nr else tower.enb << 8) + 1,
-            band=band,
-            arfcn=arfcn,
+            tower=anchor,
+            rsrp_dbm=round(anchor_rsrp),
+            rsrq_db=_rsrq(anchor_sinr, anchor_load),
+            sinr_db=round(anchor_sinr, 1),
+            pci=anchor.enb * 3 % 504,
+            cell=(anchor.enb << 8) + 1,
+            band="B3",
+            arfcn=profile.earfcn,
+            nr_tower=leg,
+            nr_rsrp_dbm=min(round(rsrp), NR_MAX_RSRP_DBM) if leg else None,
+            nr_rsrq_db=_rsrq(sinr, load) if leg else None,
+            nr_sinr_db=round(sinr, 1) if leg else None,
+            nr_pci=(leg.enb * 3 + 7) % 1008 if leg else None,
+            nr_band=profile.nr_band if leg else None,
+            nr_arfcn=profile.nr_arfcn if leg else None,
             rtt_ms=round(rtt, 1),
             jitter_ms=round(0.08 * rtt + 6.0 * load * rng.random(), 1),
             loss_pct=round(100.0 * losses / 20, 1),
@@ -656,7 +697,16 @@ class RadioModel:
             access_s=round(0.3 + 3 * rtt / 1000 + 2.0 * weak + rng.expovariate(8.0), 2),
             dl_mbps=round(dl, 2) if access_ok else None,
             ul_mbps=round(ul, 2) if access_ok else None,
+            dl_drop=round(dl_drop, 5),
+            ul_drop=round(ul_drop, 5),
         )
+
+
+def _rsrq(sinr: float, load: float) -> float:
+    """RSRQ = N·RSRP/RSSI: the reference signal against everything in the band."""
+    occupancy = 1 / 6 + (5 / 6) * load
+    rsrq = -10.79 - 10 * math.log10(occupancy + 10 ** (-sinr / 10))
+    return round(max(-19.5, min(-3.0, rsrq)), 1)
 
 
 def _sinr(signal_dbm: float, others: list[tuple[float, float]], noise_dbm: float) -> float:
