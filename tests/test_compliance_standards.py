@@ -161,7 +161,8 @@ def test_same_standard_twice_is_rejected(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("old", "new", "key", "reason"),
     [
-        ("vd = 25", "vd = 27", "operator[0].declared.4G.vd", "not an edge"),
+        ("vd = 25", "vd = 2.5555", "operator[0].declared.4G.vd", "more precise than 1 kbit/s"),
+        ("vd = 25", "vd = 0", "operator[0].declared.4G.vd", "must be a speed in Mbit/s"),
         ("mnc = 2\n", "mnc = 4\n", "operator[1].mnc", "already belongs to Viettel"),
         ('name = "MobiFone"', 'name = "Viettel"', "operator[2].name", "duplicate"),
         ("mcc = 452\nmnc = 5", "mnc = 5", "operator[3].mcc", "required"),
@@ -175,6 +176,15 @@ def test_malformed_operators_are_rejected(
         load_operators(path)
     assert (caught.value.path, caught.value.key) == (str(path), key)
     assert reason in caught.value.reason
+
+
+def test_real_declared_speeds_are_kept_exactly(tmp_path: Path) -> None:
+    """Vd 16, Vu 2.5 and 256 kbit/s are real declarations: none is refused for binning."""
+    path = _mutated(tmp_path, OPERATORS, "vd = 25\nvu = 8", "vd = 16\nvu = 0.256")
+    viettel = load_operators(path)["Viettel"]
+    lte = load_standard(QCVN_81)
+    assert viettel.limit_for(lte, lte.kpi("dl_mean")) == 16.0
+    assert viettel.limit_for(lte, lte.kpi("ul_mean")) == 0.256
 
 
 def test_missing_declaration_is_named_when_the_limit_is_needed(tmp_path: Path) -> None:
