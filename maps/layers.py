@@ -124,7 +124,9 @@ class LayerControl(MacroElement):
     """Leaflet's layer switcher over the map's layers: radio for base, checkbox for overlays.
 
     Add it last, after every layer. Leaflet inserts the names as HTML, so
-    callers pass names already escaped.
+    callers pass names already escaped. The runtime's ``giamsat.controlAdded``
+    hands the map and the control to what a page registered with
+    ``giamsat.onControl`` (the web map adds its gaps overlay that way).
     """
 
     def __init__(self, position: str = "topright", collapsed: bool = False) -> None:
@@ -140,9 +142,11 @@ class LayerControl(MacroElement):
             if isinstance(item, Layer) and item.control:
                 entry = f"{script_json(item.layer_name)}: {item.get_name()}"
                 (overlays if item.overlay else base).append(entry)
+        # The runtime is told of the control, so a page can add overlays of its own to it.
         _add_script(
             self,
+            f"giamsat.controlAdded({parent.get_name()}, "
             f"L.control.layers({{{', '.join(base)}}}, {{{', '.join(overlays)}}}, "
-            f"{script_json(self.options)}).addTo({parent.get_name()});",
+            f"{script_json(self.options)}).addTo({parent.get_name()}));",
         )
         return ""

@@ -30,8 +30,9 @@ ALLOWED: dict[str, set[str]] = {
     "aggregator.aggregates": {"contract"},
     "aggregator.store": {"contract", "aggregator.aggregates"},
     "aggregator.ingest": {"contract", "aggregator.settings", "aggregator.store"},
+    # maps: the gaps list classifies hexagons by the map's own pure rules, so the two agree.
     "aggregator.compliance": {
-        "contract", "aggregator.settings", "aggregator.aggregates", "aggregator.store",
+        "contract", "maps", "aggregator.settings", "aggregator.aggregates", "aggregator.store",
     },
     # Evidence applies ingest's own acceptance rule to each record of a bundle,
     # so a bundle is judged exactly as ingest judged its records.

@@ -1,19 +1,26 @@
-"""`giamsat coverage import|list`: the service areas operators declared (Annex B).
+"""`giamsat coverage import|list|gaps`: the service areas operators declared (Annex B).
 
 A declaration is the operator's published map of where it serves a
 technology, with its declared speeds; verdicts are given inside it.
+``coverage gaps`` lists the hexagons inside it that were measured dead
+(:mod:`giamsat.aggregator.compliance.gaps`), the list an operator is handed
+to eliminate dead zones.
 """
 
 from __future__ import annotations
 
 import argparse
-from datetime import date
+import json
+import re
+import sys
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from giamsat.aggregator.cli.common import command, group, load_settings
-from giamsat.aggregator.compliance import load_operators
+from giamsat.aggregator.cli.common import command, group, load_settings, parse_period
+from giamsat.aggregator.compliance import Period, load_operators
+from giamsat.aggregator.compliance import gaps as gaps_mod
 from giamsat.aggregator.store import db, declarations
 from giamsat.contract.config import ConfigError
 
@@ -47,6 +54,27 @@ def register(subparsers: Subparsers) -> None:
     imp.add_argument("file", type=Path, help="the operator's published map")
     show = command(sub, "list", cmd_list, "list the stored declarations")
     show.add_argument("--operator", help="only this operator's")
+    gaps = command(
+        sub,
+        "gaps",
+        cmd_gaps,
+        "hexagons declared covered and measured dead (the list to eliminate dead zones)",
+    )
+    gaps.add_argument(
+        "--operator",
+        required=True,
+        action="append",
+        help="the operator, as in operators.toml (repeat for several)",
+    )
+    gaps.add_argument("--technology", required=True, choices=tuple(gaps_mod.TECHNOLOGY_FAMILY))
+    gaps.add_argument(
+        "--from", dest="date_from", metavar="DATE", help="first local day (YYYY-MM-DD)"
+    )
+    gaps.add_argument("--to", dest="date_to", metavar="DATE", help="last local day (YYYY-MM-DD)")
+    gaps.add_argument("--month", help="a calendar month (YYYY-MM) instead of --from/--to")
+    gaps.add_argument("--area", help="a province or commune id, e.g. gso-19 (default: all)")
+    gaps.add_argument("--weak", action="store_true", help="list hexagons measured weak too")
+    gaps.add_argument("--format", choices=gaps_mod.FORMATS, default="table")
 
 
 def _day(option: str, value: str) -> date:
@@ -99,4 +127,58 @@ def cmd_list(args: argparse.Namespace) -> int:
             f"  {d.zones:>3} zone(s) {d.cells:>7} cells  {d.file_name}"
         )
     print(f"{len(found)} declaration(s)")
+    return 0
+
+
+_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+def _gaps_period(args: argparse.Namespace) -> Period:
+    """``--month``, or ``--from`` with ``--to``; anything else names the options at fault."""
+    if args.month is not None:
+        if args.date_from or args.date_to:
+            raise ConfigError("--month", args.month, "give either --month or --from/--to")
+        match = _MONTH.match(args.month)
+        if match is None:
+            raise ConfigError("--month", args.month, "must be a month, YYYY-MM")
+        first = date(int(match.group(1)), int(match.group(2)), 1)
+        after = (first + timedelta(days=32)).replace(day=1)
+        return Period(first, after - timedelta(days=1))
+    if not args.date_from or not args.date_to:
+        raise ConfigError("--from/--to", "-", "give both days, or --month YYYY-MM")
+    return parse_period(args.date_from, args.date_to)
+
+
+def cmd_gaps(args: argparse.Namespace) -> int:
+    """Print the gaps in the chosen format; say so when an operator declared nothing.
+
+    Notes (an operator with no declaration, nothing measured) go to standard
+    output in the table and to standard error with the machine formats, whose
+    output stays one parseable document.
+    """
+    cfg = load_settings(args)
+    operators = load_operators(cfg.compliance.operators_file)
+    unknown = [op for op in args.operator if op not in operators]
+    if unknown:
+        raise ConfigError("--operator", unknown[0], f"unknown; one of {', '.join(operators)}")
+    period = _gaps_period(args)
+    coverage = gaps_mod.coverage_in(cfg.compliance.standards_dir)
+    with db.connect(cfg.dsn, autocommit=True) as conn:
+        try:
+            report = gaps_mod.find_gaps(
+                conn, coverage, args.operator, args.technology, period,
+                area=args.area, weak=args.weak,
+            )  # fmt: skip
+        except gaps_mod.GapQueryError as exc:
+            raise ConfigError(f"--{exc.parameter}", exc.value, exc.message) from None
+    if args.format == "table":
+        sys.stdout.write(gaps_mod.render_table(report))
+        return 0
+    for note in report.notes():
+        print(f"giamsat: {note}", file=sys.stderr)
+    if args.format == "csv":
+        sys.stdout.write(gaps_mod.to_csv(report))
+    else:
+        doc = gaps_mod.to_json(report) if args.format == "json" else gaps_mod.to_geojson(report)
+        print(json.dumps(doc, ensure_ascii=False, indent=1))
     return 0

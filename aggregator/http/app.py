@@ -14,7 +14,16 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from psycopg_pool import ConnectionPool
 
-from giamsat.aggregator.http import cases, evidence, health, probes, records, speedserver, tokens
+from giamsat.aggregator.http import (
+    cases,
+    coverage,
+    evidence,
+    health,
+    probes,
+    records,
+    speedserver,
+    tokens,
+)
 from giamsat.aggregator.http.text import RefuseNul
 from giamsat.aggregator.http.web import register as register_web
 from giamsat.aggregator.ingest.consumer import IngestStats
@@ -46,7 +55,7 @@ def create_app(settings: Settings, stats: IngestStats | None = None) -> FastAPI:
     app.state.settings = settings
     # Probes measure throughput and latency against the aggregator itself by default.
     app.include_router(speedserver.create_router())
-    for router in (health, records, probes, tokens, cases, evidence):
+    for router in (health, records, probes, tokens, cases, evidence, coverage):
         app.include_router(router.router)
     tiles = (
         TileSource(settings.web.tile_url, settings.web.tile_attribution)

@@ -1,5 +1,7 @@
 """SQL behind the pages and open data: rollups in, plain values out.
 
+The map's per-hexagon aggregates are :mod:`giamsat.aggregator.store.hexes`
+(shared with the list of gaps); this module wraps them as the map draws them.
 Everything reads the hourly ``rollups`` (the records table may have been
 pruned) except the probe fleet, which wants each probe's latest record. Days
 and months are Vietnamese calendar days (UTC+7), as in the compliance engine.
@@ -8,26 +10,20 @@ and months are Vietnamese calendar days (UTC+7), as in the compliance engine.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import h3
 import psycopg
 
-from giamsat.aggregator.aggregates.histogram import RSRP_EDGES_DBM, THROUGHPUT_EDGES
-from giamsat.aggregator.aggregates.samples import NO_TECH
-from giamsat.aggregator.http.web.kpis import MonthRow, attributed_families, hist_median
+from giamsat.aggregator.aggregates.histogram import RSRP_EDGES_DBM
+from giamsat.aggregator.compliance.gaps import as_hex_stats
+from giamsat.aggregator.http.web.kpis import MonthRow
+from giamsat.aggregator.store import hexes
+from giamsat.aggregator.store.hexes import served_families as served_families
 from giamsat.contract.timezone import VIETNAM_TZ, VIETNAM_TZ_NAME
 from giamsat.maps.stats import HexStats
-
-ALL = "all"
-
-
-def _area_join(area: str | None) -> str:
-    if area is None or area == ALL:
-        return ""
-    return "JOIN area_cells a ON a.h3 = r.h3 AND a.area_id = %(area)s"
 
 
 def latest_day(conn: psycopg.Connection) -> date | None:
@@ -57,41 +53,6 @@ class HexRow:
     probes: tuple[str, ...]
 
 
-# Histograms are summed by unnesting only their non-zero bins: rollup histograms
-# are sparse (a probe-hour fills a handful of bins), and this is ~25 times faster
-# than the element-wise giamsat_hist_sum aggregate on tens of thousands of rows.
-_CELL_SQL = """
-SELECT r.h3, r.op, r.tech, sum(r.records)::bigint, sum(r.no_service)::bigint,
-       array_agg(DISTINCT (r.hour AT TIME ZONE '{tz}')::date), min(r.hour), max(r.hour),
-       {probes}
-FROM rollups r {area_join}
-WHERE r.hour >= %(start)s AND r.hour < %(end)s AND r.tech = ANY(%(techs)s) {op_clause}
-GROUP BY r.h3, r.op, r.tech
-"""
-_CELL_HIST_SQL = """
-SELECT r.h3, r.op, r.tech, u.i, sum(u.rsrp)::bigint, sum(u.dl)::bigint
-FROM rollups r {area_join},
-     unnest(r.rsrp_dbm_hist, r.dl_mbps_hist) WITH ORDINALITY AS u(rsrp, dl, i)
-WHERE r.hour >= %(start)s AND r.hour < %(end)s AND r.tech = ANY(%(techs)s) {op_clause}
-  AND (u.rsrp <> 0 OR u.dl <> 0)
-GROUP BY r.h3, r.op, r.tech, u.i
-"""
-
-
-@dataclass
-class _Cell:
-    """Accumulator of one (h3, operator, coverage technology)."""
-
-    first: datetime
-    last: datetime
-    n: int = 0
-    lost: int = 0
-    days: set[date] = field(default_factory=set)
-    probes: set[str] = field(default_factory=set)
-    rsrp: list[int] = field(default_factory=lambda: [0] * (len(RSRP_EDGES_DBM) + 1))
-    dl: list[int] = field(default_factory=lambda: [0] * (len(THROUGHPUT_EDGES) + 1))
-
-
 def hex_stats(
     conn: psycopg.Connection,
     families: Mapping[str, Sequence[str]],
@@ -107,72 +68,13 @@ def hex_stats(
 
     ``families`` maps coverage technology -> record technologies; ``start`` is
     inclusive and ``end`` exclusive (UTC instants); ``op``/``family``/``area``
-    narrow the selection. Rows without a technology are attributed as
-    :mod:`giamsat.aggregator.http.web.kpis` says, by the operator's service in the whole
-    period and every area. The period of each aggregate is given by the
-    hours of its first and last rollup (an hour lies within one local day,
-    UTC+7 being whole hours).
+    narrow the selection. Computed by :func:`giamsat.aggregator.store.hexes.hex_aggregates`,
+    which the list of gaps (declared covered, measured dead) uses too.
     """
-    if family is not None and family not in families:
-        raise ValueError(f"unknown coverage technology {family!r}")
-    tech_family = {tech: name for name, techs in families.items() for tech in techs}
-    wanted = {family} if family is not None else set(families)
-    fmt = {
-        "tz": VIETNAM_TZ_NAME,
-        "area_join": _area_join(area),
-        "op_clause": "AND r.op = %(op)s" if op is not None else "",
-        "probes": "array_agg(DISTINCT r.probe)" if with_probes else "NULL::text[]",
-    }
-    params: dict[str, Any] = {
-        "start": start,
-        "end": end,
-        "techs": [*tech_family, NO_TECH],
-        "op": op,
-        "area": area,
-    }
-    cells = conn.execute(_CELL_SQL.format(**fmt), params).fetchall()
-    hists = conn.execute(_CELL_HIST_SQL.format(**fmt), params).fetchall()
-    no_tech_ops = sorted({row[1] for row in cells if row[2] == NO_TECH})
-    served = served_families(conn, no_tech_ops, families, start, end)
-
-    def targets(op_: str, tech: str) -> set[str]:
-        if tech == NO_TECH:
-            return attributed_families(served, op_, families) & wanted
-        return {tech_family[tech]} & wanted
-
-    acc: dict[tuple[str, str, str], _Cell] = {}
-    for cell, op_, tech, n, lost, days, first, last, probes in cells:
-        for fam in targets(op_, tech):
-            a = acc.setdefault((cell, op_, fam), _Cell(first, last))
-            a.n += int(n)
-            a.lost += int(lost)
-            a.days.update(days)
-            a.first, a.last = min(a.first, first), max(a.last, last)
-            a.probes.update(probes or ())
-    for cell, op_, tech, index, rsrp, dl in hists:
-        for fam in targets(op_, tech):
-            a = acc[(cell, op_, fam)]
-            # unnest pads the shorter histogram with NULLs: only real bins count.
-            if rsrp:
-                a.rsrp[index - 1] += int(rsrp)
-            if dl:
-                a.dl[index - 1] += int(dl)
-    result = []
-    for (cell, op_, fam), a in sorted(acc.items(), key=lambda kv: (kv[0][1], kv[0][2], kv[0][0])):
-        stats = HexStats(
-            h3=cell,
-            op=op_,
-            tech=fam,
-            n=a.n,
-            n_no_service=a.lost,
-            days=len(a.days),
-            rsrp_median_dbm=hist_median(a.rsrp, RSRP_EDGES_DBM),
-            dl_median_mbps=hist_median(a.dl, THROUGHPUT_EDGES),
-            period_from=a.first,
-            period_to=a.last,
-        )
-        result.append(HexRow(stats, tuple(sorted(a.probes))))
-    return result
+    rows = hexes.hex_aggregates(
+        conn, families, start, end, op=op, family=family, area=area, with_probes=with_probes
+    )
+    return [HexRow(as_hex_stats(row), row.probes) for row in rows]
 
 
 _MONTH_SQL = """
@@ -198,7 +100,7 @@ def month_rows(
     conn: psycopg.Connection, start: datetime, end: datetime, area: str | None = None
 ) -> list[MonthRow]:
     """Rollups summed per local month, operator and record technology."""
-    fmt = {"tz": VIETNAM_TZ_NAME, "area_join": _area_join(area)}
+    fmt = {"tz": VIETNAM_TZ_NAME, "area_join": hexes.area_join(area)}
     params = {"start": start, "end": end, "area": area}
     hists: dict[tuple[str, str, str], list[int]] = {}
     for month, op, tech, index, count in conn.execute(_MONTH_HIST_SQL.format(**fmt), params):
@@ -286,32 +188,3 @@ def probe_health(conn: psycopg.Connection) -> list[ProbeHealth]:
 def probe_kinds(conn: psycopg.Connection) -> dict[str, str]:
     """Probe id -> ``fixed`` or ``phone``."""
     return {r[0]: r[1] for r in conn.execute("SELECT id, kind FROM probes").fetchall()}
-
-
-def served_families(
-    conn: psycopg.Connection,
-    ops: Sequence[str],
-    families: Mapping[str, Sequence[str]],
-    start: datetime,
-    end: datetime,
-) -> dict[str, set[str]]:
-    """Operator -> coverage technologies it served (a sample with service) in the period.
-
-    Over every area, as :func:`hex_stats` needs it, so a province's trends
-    attribute no-service samples the way the national map does. One index
-    probe per (operator, record technology).
-    """
-    pairs = [(op, tech, name) for op in ops for name, techs in families.items() for tech in techs]
-    if not pairs:
-        return {}
-    rows = conn.execute(
-        "SELECT q.op, q.family "
-        "FROM unnest(%s::text[], %s::text[], %s::text[]) AS q(op, tech, family) "
-        "WHERE EXISTS (SELECT 1 FROM rollups x WHERE x.op = q.op AND x.tech = q.tech "
-        "AND x.hour >= %s AND x.hour < %s AND x.records > x.no_service)",
-        ([p[0] for p in pairs], [p[1] for p in pairs], [p[2] for p in pairs], start, end),
-    ).fetchall()
-    served: dict[str, set[str]] = {}
-    for op, family in rows:
-        served.setdefault(op, set()).add(family)
-    return served

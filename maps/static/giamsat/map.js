@@ -82,7 +82,148 @@ window.giamsat = (function () {
       },
       { sticky: true }
     );
+    layer.giamsatTitle = d.title; // "operator · technology": what an overlay may follow
     return layer;
+  }
+
+  /* Pages add overlays of their own once the layer control exists (maps/layers.py). */
+  var controlWaiting = [];
+
+  function onControl(fn) {
+    controlWaiting.push(fn);
+  }
+
+  function controlAdded(map, control) {
+    controlWaiting.forEach(function (fn) {
+      fn(map, control);
+    });
+    return control;
+  }
+
+  /* The hexagon layer on screen, as [operator, technology] from its title. */
+  function baseOnScreen(map) {
+    var found = null;
+    map.eachLayer(function (l) {
+      if (l.giamsatTitle) found = l.giamsatTitle;
+    });
+    return found;
+  }
+
+  function splitTitle(title) {
+    var at = title.lastIndexOf(" · ");
+    return at < 0 ? null : [title.slice(0, at), title.slice(at + 3)];
+  }
+
+  function gapTooltip(o, p) {
+    var t = o.text;
+    var share = ((100 * p.no_service) / p.samples).toFixed(1) + " % (" + p.no_service + "/" + p.samples + ")";
+    return (
+      '<div class="giamsat-tip"><b>' + esc(o.name) + "</b> · <code>" + esc(p.h3) + "</code><table>" +
+      row(cfg.text.class, cfg.classLabels[p["class"]]) +
+      row(t.operator, p.operator + " " + p.technology) +
+      row(cfg.text.samples, p.samples) +
+      row(cfg.text.no_service_share, share) +
+      row(cfg.text.median_rsrp, p.rsrp_median_dbm === null ? cfg.text.not_available : p.rsrp_median_dbm.toFixed(1) + " dBm") +
+      row(cfg.text.days, p.days + " (" + p.first_day + " – " + p.last_day + ")") +
+      row(t.probes, p.probes) +
+      row(t.province, p.province_name === null ? cfg.text.not_available : p.province_name) +
+      row(t.zone, p.zone) +
+      row(t.declaration, p.declaration_sha256.slice(0, 12)) +
+      "</table></div>"
+    );
+  }
+
+  /* "Declared covered, measured dead": the gap hexagons of the operator and technology on
+   * screen, outlined above the coverage layer, fetched from o.url (GeoJSON) when shown and
+   * again when another operator or technology is chosen. o: {name, url, params,
+   * technologies: coverage technology -> declared one, text: {...}}. */
+  function gapLayer(map, o) {
+    var pane = map.getPane("giamsat-gaps") || map.createPane("giamsat-gaps");
+    pane.style.zIndex = 450; // above the hexagons (overlayPane, 400), below markers and tips
+    var group = L.featureGroup();
+    var status = null;
+    var asked = 0;
+
+    function say(html) {
+      var legend = document.querySelector(".giamsat-legend");
+      if (!legend) return;
+      if (!status) {
+        status = L.DomUtil.create("p", "giamsat-gap-status", legend);
+      }
+      status.innerHTML = '<span class="giamsat-gap-swatch"></span>' + html;
+    }
+
+    function load(title) {
+      if (!map.hasLayer(group)) return;
+      title = title || baseOnScreen(map);
+      var key = title && splitTitle(title);
+      var tech = key && o.technologies[key[1]];
+      group.clearLayers();
+      if (!tech) {
+        say(esc(o.name) + ": " + esc(o.text.no_technology));
+        return;
+      }
+      var query = new URLSearchParams(o.params);
+      query.set("operator", key[0]);
+      query.set("technology", tech);
+      query.set("format", "geojson");
+      var mine = ++asked;
+      say(esc(o.name) + ": …");
+      fetch(o.url + "?" + query.toString(), { credentials: "same-origin" })
+        .then(function (r) {
+          if (!r.ok) throw new Error("HTTP " + r.status);
+          return r.json();
+        })
+        .then(function (fc) {
+          if (mine !== asked || !map.hasLayer(group)) return;
+          var drawn = L.geoJSON(fc, {
+            pane: "giamsat-gaps",
+            style: function (f) {
+              var weak = f.properties["class"] === "weak";
+              return {
+                color: weak ? "#7a3db8" : "#c2007a",
+                weight: 3,
+                opacity: 1,
+                fill: true,
+                fillOpacity: 0,
+                dashArray: weak ? "6 4" : null,
+                className: "giamsat-gap giamsat-gap-" + f.properties["class"],
+              };
+            },
+          });
+          drawn.bindTooltip(
+            function (sub) {
+              return gapTooltip(o, sub.feature.properties);
+            },
+            { sticky: true }
+          );
+          group.addLayer(drawn);
+          var undeclared = fc.query && fc.query.undeclared.length;
+          say(
+            esc(o.name) + ": " +
+            (undeclared ? esc(o.text.undeclared + " (" + key[0] + " " + tech + ")") : fc.features.length + " " + esc(o.text.hexagons))
+          );
+        })
+        .catch(function (err) {
+          if (mine === asked) say(esc(o.name) + ": " + esc(o.text.failed + " (" + err.message + ")"));
+        });
+    }
+
+    map.on("baselayerchange", function (e) {
+      load(e.layer.giamsatTitle);
+    });
+    group.on("add", function () {
+      load(null);
+    });
+    group.on("remove", function () {
+      asked++;
+      group.clearLayers();
+      if (status) {
+        status.remove();
+        status = null;
+      }
+    });
+    return group;
   }
 
   /* A cluster of probes that hides a silent one says so (ringed), or nobody would notice. */
@@ -143,5 +284,13 @@ window.giamsat = (function () {
     return control;
   }
 
-  return { configure: configure, hexLayer: hexLayer, markerLayer: markerLayer, legend: legend };
+  return {
+    configure: configure,
+    hexLayer: hexLayer,
+    markerLayer: markerLayer,
+    legend: legend,
+    onControl: onControl,
+    controlAdded: controlAdded,
+    gapLayer: gapLayer,
+  };
 })();
