@@ -5,6 +5,7 @@ the area it declared; the verifier hashes the file, derives the cells from it
 again and recomputes the verdict on the records inside them.
 """
 
+import dataclasses
 import hashlib
 import json
 import subprocess
@@ -26,6 +27,7 @@ from tests.support.evidence import (
     PERIOD,
     QCVN126,
     SLOW_NETWORK,
+    STANDARDS,
     Fleet,
     fleet,
     members,
@@ -46,10 +48,9 @@ def _declaration(tmp_path: Path) -> DeclaredArea:
     }
     data = json.dumps({"type": "FeatureCollection", "features": [feature]}).encode()
     path.write_bytes(data)
-    [zone] = read_zones(path, data)
     return DeclaredArea(
         hashlib.sha256(data).hexdigest(), "Viettel", "5G", date(2026, 9, 1), None, path.name,
-        data, {cell: zone.name for cell in zone.cells},
+        data, tuple(read_zones(path, data)),
     )  # fmt: skip
 
 
@@ -92,7 +93,9 @@ def test_the_verdict_counts_records_inside_the_declaration_and_verifies(tmp_path
     doc = json.loads(files[layout.DECLARATIONS])
     [entry] = doc["declarations"]
     assert entry["sha256"] == declared.sha256 and entry["valid_from"] == "2026-09-01"
-    assert sorted(entry["zones"]["Hà Giang cũ"]) == sorted(declared.cells)
+    [zone] = entry["zones"]
+    assert (zone["name"], zone["speeds"]) == ("Hà Giang cũ", {"vd": "100"})
+    assert sorted(zone["cells"]) == sorted(declared.cells)
     # Without the declaration, the same records give another verdict.
     everything = _build(tmp_path / "all.zip", data, key, [])
     whole = json.loads(members(everything)[layout.VERDICT])
@@ -121,14 +124,14 @@ def test_cells_that_are_not_the_files_are_named_even_under_a_fresh_signature(tmp
 
     def narrow(files: dict[str, bytes]) -> None:
         doc = json.loads(files[layout.DECLARATIONS])
-        cells = doc["declarations"][0]["zones"]["Hà Giang cũ"]
-        doc["declarations"][0]["zones"]["Hà Giang cũ"] = cells[: len(cells) // 2]
+        cells = doc["declarations"][0]["zones"][0]["cells"]
+        doc["declarations"][0]["zones"][0]["cells"] = cells[: len(cells) // 2]
         files[layout.DECLARATIONS] = manifest.to_text(doc).encode()
         resign(files, forger)
 
     rewrite(path, narrow)
     problems = verify.verify_bundle(path).all_problems()
-    assert any("cell(s) differ from those of its file viettel-5g.geojson" in p for p in problems)
+    assert any("(viettel-5g.geojson): zone 0:" in p and "cell(s) differ" in p for p in problems)
 
     path = _build(tmp_path / "c.zip", data, key, [declared])
 
@@ -199,3 +202,52 @@ def test_records_outside_the_declaration_cannot_be_slipped_in_as_undeclared(tmp_
     rewrite(path, undeclare)
     problems = verify.verify_bundle(path).all_problems()
     assert any(p.startswith("verdict.json: scope is") for p in problems), problems
+
+
+def test_a_qcvn81_bundle_counts_vdmin_per_zone_and_its_speeds_are_the_files(tmp_path, key):
+    """The declared Vdmin travels with its zone; a forged speed is named."""
+    lte = fleet(dataclasses.replace(SLOW_NETWORK, tech="LTE", dl_mbps=3.0, seed=11))
+    path = tmp_path / "viettel-4g.geojson"
+    feature = {
+        "type": "Feature",
+        "properties": {"name": "Hà Giang cũ", "vdmin": "2.5"},
+        "geometry": {"type": "Polygon", "coordinates": [ZONE]},
+    }
+    data = json.dumps({"type": "FeatureCollection", "features": [feature]}).encode()
+    path.write_bytes(data)
+    declared = DeclaredArea(
+        hashlib.sha256(data).hexdigest(), "Viettel", "4G", date(2026, 9, 1), None, path.name,
+        data, tuple(read_zones(path, data)),
+    )  # fmt: skip
+    qcvn81 = STANDARDS["QCVN-81:2019/BTTTT"]
+    out = assemble(
+        tmp_path / "b.zip", standard=qcvn81, operator=OPERATORS["Viettel"],
+        standard_bytes=Path(qcvn81.path).read_bytes(),
+        operators_bytes=(PROJECT_CONFIG / "operators.toml").read_bytes(),
+        area=EVERYWHERE, period=PERIOD, probes=lte.entries(), records=lte.payloads(),
+        key=key, map_picture=False, declared=[declared],
+    ).path  # fmt: skip
+    assert verify.verify_bundle(out).ok
+    files = members(out)
+    share = next(
+        k for k in json.loads(files[layout.VERDICT])["kpis"] if k["kpi_id"] == "dl_share_vdmin"
+    )
+    inside = [
+        r for r in lte.records
+        if _cell(r) in declared.cells and (r.get("dl") or {}).get("mbps") is not None
+    ]  # fmt: skip
+    assert share["samples"] == len(inside) > 0
+    met = sum(r["dl"]["mbps"] >= 2.5 for r in inside)
+    assert share["value"] == pytest.approx(100.0 * met / len(inside))
+    [entry] = json.loads(files[layout.DECLARATIONS])["declarations"]
+    assert entry["zones"][0]["speeds"] == {"vdmin": "2.5"}
+
+    def faster(files: dict[str, bytes]) -> None:
+        doc = json.loads(files[layout.DECLARATIONS])
+        doc["declarations"][0]["zones"][0]["speeds"]["vdmin"] = "1"
+        files[layout.DECLARATIONS] = manifest.to_text(doc).encode()
+        resign(files, key)
+
+    rewrite(out, faster)
+    problems = verify.verify_bundle(out).all_problems()
+    assert any("zone 0: vdmin 1, the file says 2.5" in p for p in problems), problems

@@ -14,9 +14,16 @@ and so lets a sampling rule ask how samples spread over the hours of the day.
 Everything adds, so rollups of any hours, cells or probes combine by
 summation, in Python or in SQL.
 
-Counts of samples meeting a threshold are not stored separately: every
-threshold a standard uses is a histogram edge, so they are read off the
-histogram exactly and a new threshold needs no backfill.
+Counts of samples meeting a threshold a standard fixes are not stored
+separately: every such threshold is a histogram edge, so they are read off
+the histogram exactly and a new threshold needs no backfill. A threshold an
+operator declares (QCVN 81 §2.1.5: the share of samples with download at or
+above Vdmin) can be any figure to 1 kbit/s and differs by place and day, so
+it is counted exactly instead: ``dl_vdmin_n`` samples had a download and a
+declared Vdmin, ``dl_vdmin_met`` of them reached it. Ingest counts them with
+the declarations in force; a new declaration changes them for records
+already stored, which :func:`giamsat.aggregator.store.declarations.recount`
+brings up to date.
 
 Sums are exact too. Each value enters a sum snapped to a binary grid of
 2**-20 (:func:`on_grid`, under a millionth of any unit), and a sum of such
@@ -50,6 +57,8 @@ COUNTER_COLUMNS: tuple[str, ...] = (
     "access_failures",
     "transfers_started",
     "transfers_dropped",
+    "dl_vdmin_n",
+    "dl_vdmin_met",
 )
 MOMENT_SUFFIXES: tuple[str, ...] = ("n", "sum", "sumsq", "hist")
 # Bins of local_hour_hist: records per local hour of the day, 00:00-00:59 first.
@@ -136,6 +145,8 @@ class Rollup:
     access_failures: int = 0
     transfers_started: int = 0
     transfers_dropped: int = 0
+    dl_vdmin_n: int = 0
+    dl_vdmin_met: int = 0
     gap_hist: list[int] = field(default_factory=lambda: _zeros(GAP_EDGES_S))
     local_hour_hist: list[int] = field(default_factory=lambda: [0] * LOCAL_HOURS)
     dl_mbps: Moments = field(default_factory=partial(Moments, FIELD_EDGES["dl_mbps"]))
@@ -174,6 +185,9 @@ class Rollup:
         if not sample.service:
             self.no_service += 1
             return
+        if sample.dl_mbps is not None and sample.dl_vdmin_mbps is not None:
+            self.dl_vdmin_n += 1
+            self.dl_vdmin_met += sample.dl_mbps >= sample.dl_vdmin_mbps
         for name in FIELDS:
             value = getattr(sample, name)
             if value is not None:

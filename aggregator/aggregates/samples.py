@@ -19,6 +19,8 @@ from giamsat.contract.schema import ENVIRONMENTS
 UNKNOWN = "unknown"  # operator or environment the record did not state
 NO_TECH = "none"  # technology of a record without one (usually "no service")
 NR_NSA = "NR-NSA"  # judged on its NR leg (``nr_rsrp_dbm``), not on its LTE anchor
+# The technology an operator declares a service area for (Annex B), per record technology.
+DECLARED_TECHNOLOGY: dict[str, str] = {"LTE": "4G", "NR-SA": "5G", NR_NSA: "5G"}
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,9 @@ class Sample:
     # ``not_started``), None when not tried or not reported: QCVN §2.1.4.
     dl_outcome: str | None = None
     ul_outcome: str | None = None
+    # The minimum download speed the operator declared for the sample's place,
+    # technology and day (QCVN 81 §2.1.5 Vdmin), None where it declared none.
+    dl_vdmin_mbps: float | None = None
 
     def __post_init__(self) -> None:
         if self.t.tzinfo is None:

@@ -1,7 +1,10 @@
-"""`giamsat coverage import|list|gaps`: the service areas operators declared (Annex B).
+"""`giamsat coverage import|list|recount|gaps`: the service areas operators declared (Annex B).
 
 A declaration is the operator's published map of where it serves a
 technology, with its declared speeds; verdicts are given inside it.
+A new declaration changes which stored records reach their declared minimum
+download (Vdmin); ``coverage import`` counts them again, and ``coverage
+recount`` does so for any operator, technology and start.
 ``coverage gaps`` lists the hexagons inside it that were measured dead
 (:mod:`giamsat.aggregator.compliance.gaps`), the list an operator is handed
 to eliminate dead zones.
@@ -13,6 +16,7 @@ import argparse
 import json
 import re
 import sys
+import time
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -25,6 +29,8 @@ from giamsat.aggregator.store import db, declarations
 from giamsat.contract.config import ConfigError
 
 if TYPE_CHECKING:
+    import psycopg
+
     from giamsat.aggregator.cli.common import Subparsers
 
 
@@ -54,6 +60,13 @@ def register(subparsers: Subparsers) -> None:
     imp.add_argument("file", type=Path, help="the operator's published map")
     show = command(sub, "list", cmd_list, "list the stored declarations")
     show.add_argument("--operator", help="only this operator's")
+    again = command(
+        sub, "recount", cmd_recount,
+        "count stored records again against the declared Vdmin (after a new declaration)",
+    )  # fmt: skip
+    again.add_argument("--operator", help="only this operator's records (default: all)")
+    again.add_argument("--technology", choices=declarations.TECHNOLOGIES)
+    again.add_argument("--since", help="from this local day (YYYY-MM-DD; default: every record)")
     gaps = command(
         sub,
         "gaps",
@@ -107,12 +120,33 @@ def cmd_import(args: argparse.Namespace) -> int:
             valid_to=valid_to,
             speeds=speeds,
         )
-    print(f"declaration {stored.sha256}")
-    print(f"  {stored.operator} {stored.technology} from {stored.valid_from}", end="")
-    print(f" to {stored.valid_to}" if stored.valid_to else " until the next declaration")
-    print(f"  {stored.zones} zone(s), {stored.cells} H3 cells, from {stored.file_name}")
-    for old in ended:
-        print(f"  ended {old.sha256[:12]} ({old.file_name}) on {old.valid_to}")
+        print(f"declaration {stored.sha256}")
+        print(f"  {stored.operator} {stored.technology} from {stored.valid_from}", end="")
+        print(f" to {stored.valid_to}" if stored.valid_to else " until the next declaration")
+        print(f"  {stored.zones} zone(s), {stored.cells} H3 cells, from {stored.file_name}")
+        for old in ended:
+            print(f"  ended {old.sha256[:12]} ({old.file_name}) on {old.valid_to}")
+        _recount(conn, args.operator, args.technology, valid_from)
+    return 0
+
+
+def _recount(
+    conn: psycopg.Connection, operator: str | None, technology: str | None, since: date | None
+) -> None:
+    began = time.monotonic()
+    changed = declarations.recount(conn, operator=operator, technology=technology, since=since)
+    print(
+        f"recounted stored records against the declared Vdmin: {changed} hourly rollup row(s)"
+        f" changed in {time.monotonic() - began:.1f} s"
+    )
+
+
+def cmd_recount(args: argparse.Namespace) -> int:
+    """Bring the Vdmin counts of stored records up to date with the declarations."""
+    cfg = load_settings(args)
+    since = _day("--since", args.since) if args.since else None
+    with db.connect(cfg.dsn, autocommit=True) as conn:
+        _recount(conn, args.operator, args.technology, since)
     return 0
 
 

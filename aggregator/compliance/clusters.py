@@ -85,6 +85,8 @@ def ratio_of(kpi: Kpi) -> Callable[[Rollup], tuple[float, int]]:
     if kpi.metric == "mean" and kpi.field is not None:
         name = kpi.field
         return lambda row: (getattr(row, name).sum, getattr(row, name).n)
+    if kpi.metric == "share_at_least" and kpi.declared_threshold == "vdmin":
+        return lambda row: (row.dl_vdmin_met, row.dl_vdmin_n)
     if kpi.metric == "share_at_least" and kpi.field is not None and kpi.threshold is not None:
         name, start = kpi.field, edge_position(FIELD_EDGES[kpi.field], kpi.threshold) + 1
         return lambda row: (sum(getattr(row, name).hist[start:]), getattr(row, name).n)

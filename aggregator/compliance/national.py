@@ -115,6 +115,8 @@ def _kpi_terms(kpi: Kpi, prefix: str, cumulative: bool) -> tuple[str, str]:
         return tail, samples
     if kpi.metric == "mean" and kpi.field is not None:
         return f"{prefix}{kpi.field}_sum", f"{prefix}{kpi.field}_n"
+    if kpi.metric == "share_at_least" and kpi.declared_threshold == "vdmin":
+        return f"{prefix}dl_vdmin_met", f"{prefix}dl_vdmin_n"
     if kpi.metric == "share_at_least" and kpi.field is not None and kpi.threshold is not None:
         edges = FIELD_EDGES[kpi.field]
         start = edge_position(edges, kpi.threshold) + 1

@@ -82,6 +82,8 @@ COMPARATORS: tuple[str, ...] = (">=", "<=")
 # Operators declare speeds (Vd, Vu); operators.py checks them against these fields' edges.
 DECLARABLE_FIELDS: tuple[str, ...] = ("dl_mbps", "ul_mbps")
 _DECLARED = re.compile(r"^declared:([a-z][a-z0-9_]*)$")
+# Thresholds an operator declares per service area, counted exactly (see Kpi).
+DECLARED_THRESHOLDS = ("vdmin",)
 
 
 def require_edge(section: Section, key: str, field: str, value: float) -> None:
@@ -150,6 +152,9 @@ class Kpi:
     declared: str | None = None
     sampling: SamplingRules | None = None
     unconfirmed: str | None = None
+    # A share's threshold the operator declares per service area ("vdmin": QCVN 81
+    # §2.1.5), counted exactly per sample (Rollup.dl_vdmin_met) instead of ``threshold``.
+    declared_threshold: str | None = None
 
     @property
     def is_share(self) -> bool:
@@ -360,7 +365,13 @@ def _kpi(section: Section, standard_rules: SamplingRules) -> Kpi:
         field = section.choice("field", FIELDS)
     elif "field" in section.data:
         raise section.error("field", f"not used by metric {metric}")
-    if metric in ("share_at_least", "radio_availability"):
+    declared_threshold: str | None = None
+    if metric == "share_at_least" and isinstance(section.data.get("threshold"), str):
+        match = _DECLARED.match(section.str("threshold"))
+        if match is None or match.group(1) not in DECLARED_THRESHOLDS or field != "dl_mbps":
+            raise section.error("threshold", 'a declared threshold is "declared:vdmin", of dl_mbps')
+        declared_threshold = match.group(1)
+    elif metric in ("share_at_least", "radio_availability"):
         threshold = section.float("threshold")
         require_edge(section, "threshold", field or "rsrp_dbm", threshold)
     elif "threshold" in section.data:
@@ -396,7 +407,7 @@ def _kpi(section: Section, standard_rules: SamplingRules) -> Kpi:
     section.finish()
     return Kpi(
         kpi_id, name_vi, name_en, metric, comparator, unit, field, threshold, limit, declared,
-        sampling, unconfirmed,
+        sampling, unconfirmed, declared_threshold,
     )  # fmt: skip
 
 

@@ -64,7 +64,7 @@ from giamsat.aggregator.evidence.records import (
     jsonl_line,
 )
 from giamsat.aggregator.evidence.report import ReportFacts, render_report
-from giamsat.aggregator.store.declarations import DeclaredArea
+from giamsat.aggregator.store.declarations import DeclaredArea, apply_vdmin
 from giamsat.contract import record as rec
 from giamsat.maps.stats import HexStats
 
@@ -212,9 +212,15 @@ def _write_declarations(
             (d / name).parent.mkdir(exist_ok=True)
             (d / name).write_bytes(area.content)
             files.append(name)
-        zones: dict[str, list[str]] = defaultdict(list)
-        for cell, zone in sorted(area.cells.items()):
-            zones[zone].append(cell)
+        zones = [
+            {
+                "zone": zone.index,
+                "name": zone.name,
+                "speeds": {k: str(v) for k, v in sorted(zone.speeds.items())},
+                "cells": sorted(zone.cells),
+            }
+            for zone in area.zones
+        ]
         entries.append(
             {
                 "sha256": area.sha256,
@@ -222,7 +228,7 @@ def _write_declarations(
                 "file": name,
                 "valid_from": area.valid_from.isoformat(),
                 "valid_to": None if area.valid_to is None else area.valid_to.isoformat(),
-                "zones": dict(zones),
+                "zones": zones,
             }
         )
     document = {"operator": operator, "technology": technology, "declarations": entries}
@@ -287,8 +293,9 @@ def assemble(
         collected = _write_records(records, checker, d, progress, expected_records)
 
         stage = progress.stage("verdict")
+        samples = apply_vdmin(collected.samples, declared)
         rollups, scope = within_declared(
-            build_rollups(collected.samples), declared, standard, operator.name, period
+            build_rollups(samples), declared, standard, operator.name, period
         )
         assessment = evaluate(
             standard, operator, rollups, area=area.name, period=period,

@@ -66,14 +66,17 @@ Kiểm tra thủ công / Verify by hand
    declaration's, and the cells whose centre lies inside its zones are those
    listed. On a day a declaration is in force, only records in its cells count;
    the others are counted apart (verdict.json "scope.outside"). On a day with
-   none in force every record counts.
-6. The verdict: the giamsat compliance engine (giamsat.aggregator.compliance: Sample,
-   build_rollups, declared.within_declared, evaluate) applied to these records with
-   standard.toml, operators.toml, declarations.json and the confidence, resamples
-   and seed in verdict.json gives verdict.json again, exactly: every number to its
-   last digit, with no tolerance. Its figures do not depend on the computer or its number of
-   processors (sums are exact; the bootstrap's resamples come from the seed
-   through numpy, so use the numpy version named in manifest.json "engine").
+   none in force every record counts. A record's Vdmin (QCVN 81 §2.1.5, the
+   minimum download speed declared) is its zone's "vdmin" in that declaration.
+6. The verdict: the giamsat compliance engine (giamsat.aggregator.compliance:
+   Sample, store.declarations.apply_vdmin, build_rollups,
+   declared.within_declared, evaluate) applied to these records with
+   standard.toml, operators.toml, declarations.json and the confidence,
+   resamples and seed in verdict.json gives verdict.json again, exactly: every
+   number to its last digit, with no tolerance. Its figures do not depend on
+   the computer or its number of processors (sums are exact; the bootstrap's
+   resamples come from the seed through numpy, so use the numpy version named
+   in manifest.json "engine").
 """
 
 

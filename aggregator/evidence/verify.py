@@ -81,7 +81,13 @@ from giamsat.aggregator.evidence.records import (
     RecordChecker,
     csv_row,
 )
-from giamsat.aggregator.store.declarations import DeclaredArea, read_zones
+from giamsat.aggregator.store.declarations import (
+    DeclaredArea,
+    Zone,
+    apply_vdmin,
+    parse_speed,
+    read_zones,
+)
 from giamsat.contract import record as rec
 from giamsat.contract.config import ConfigError
 
@@ -369,7 +375,18 @@ def _declarations(
             )
             return None
         for entry in doc["declarations"]:
-            cells = {cell: zone for zone, members in entry["zones"].items() for cell in members}
+            zones = tuple(
+                Zone(
+                    int(z["zone"]),
+                    str(z["name"]),
+                    {
+                        str(k): parse_speed(f"zone {z['zone']}: {k}", v)
+                        for k, v in z["speeds"].items()
+                    },
+                    frozenset(str(c) for c in z["cells"]),
+                )
+                for z in entry["zones"]
+            )
             content = None
             if entry["file"] is not None:
                 content = _read(b, result, check, entry["file"])
@@ -379,19 +396,24 @@ def _declarations(
                 str(entry["sha256"]), operator, standard.technology,
                 date.fromisoformat(entry["valid_from"]),
                 None if entry["valid_to"] is None else date.fromisoformat(entry["valid_to"]),
-                str(entry["file_name"]), content, cells,
+                str(entry["file_name"]), content, zones,
             )  # fmt: skip
             if content is not None and not _file_gives_cells(declared, area, result):
                 return None
             found.append(declared)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, ConfigError) as exc:
         result.fail(check, f"declarations.json: not a list of declarations ({exc})")
         return None
     return found
 
 
 def _file_gives_cells(declared: DeclaredArea, area: AreaSpec, result: Verification) -> bool:
-    """The declaration's file hashes to its SHA-256 and gives the cells listed for it."""
+    """The declaration's file hashes to its SHA-256 and gives the zones listed for it.
+
+    Each listed zone must hold exactly the file's cells of that zone in the
+    area, under the file's name for it, with the speeds the file declares
+    (a speed the file does not give was declared on import and is as stated).
+    """
     check = "documents"
     assert declared.content is not None
     name = declared.file_name
@@ -403,16 +425,29 @@ def _file_gives_cells(declared: DeclaredArea, area: AreaSpec, result: Verificati
     except ConfigError as exc:
         result.fail(check, f"declarations.json: {exc}")
         return False
-    cells = {c: z.name for z in zones for c in z.cells if area.cells is None or c in area.cells}
-    if cells != dict(declared.cells):
-        changed = len(set(cells.items()) ^ set(declared.cells.items()))
-        result.fail(
-            check,
-            f"declarations.json: {declared.sha256[:12]}: {changed} cell(s) differ from"
-            f" those of its file {name}",
-        )
-        return False
-    return True
+    listed = {z.index: z for z in declared.zones}
+    problems = []
+    for zone in zones:
+        cells = zone.cells if area.cells is None else zone.cells & area.cells
+        mine = listed.pop(zone.index, None)
+        if mine is None:
+            if cells:
+                problems.append(f"zone {zone.index} ({zone.name}) is missing")
+            continue
+        if mine.cells != cells:
+            differ = len(mine.cells ^ cells)
+            problems.append(f"zone {zone.index}: {differ} cell(s) differ from those of its file")
+        if mine.name != zone.name:
+            problems.append(f"zone {zone.index}: named {mine.name!r}, the file says {zone.name!r}")
+        for key, speed in zone.speeds.items():
+            if mine.speeds.get(key) != speed:
+                problems.append(
+                    f"zone {zone.index}: {key} {mine.speeds.get(key)}, the file says {speed}"
+                )
+    problems += [f"zone {i} is not in the file" for i in sorted(listed)]
+    for problem in problems:
+        result.fail(check, f"declarations.json: {declared.sha256[:12]} ({name}): {problem}")
+    return not problems
 
 
 def _csv_rows(b: _Bundle, result: Verification) -> Iterator[list[str]] | None:
@@ -511,8 +546,9 @@ def _verdict(b: _Bundle, result: Verification, samples: list[Sample], progress: 
     stated = b.verdict
     try:
         rollups, scope = within_declared(
-            build_rollups(samples), b.declared, b.standard, b.operator.name, b.case.period
-        )
+            build_rollups(apply_vdmin(samples, b.declared)), b.declared, b.standard,
+            b.operator.name, b.case.period,
+        )  # fmt: skip
         recomputed = evaluate(
             b.standard, b.operator, rollups, area=b.case.area.name,
             period=b.case.period, confidence=float(stated["confidence"]),

@@ -25,17 +25,20 @@ import io
 import json
 import warnings
 import xml.etree.ElementTree
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import h3
 
+from giamsat.aggregator.aggregates.samples import DECLARED_TECHNOLOGY, Sample
 from giamsat.aggregator.store.columns import H3_RESOLUTION
 from giamsat.contract.config import ConfigError
+from giamsat.contract.timezone import VIETNAM_TZ
 
 if TYPE_CHECKING:
     import psycopg
@@ -319,10 +322,11 @@ def declarations_between(
 
 @dataclass(frozen=True)
 class DeclaredArea:
-    """A declaration as a verdict applies it: when in force, and its cells.
+    """A declaration as a verdict applies it: when in force, and its zones.
 
-    ``cells`` maps each H3 cell to its zone's name; ``content`` is the file as
-    imported (None for declarations stored before files were kept).
+    ``zones`` may hold only some cells of each zone (those of an area, or of
+    an ingest batch). ``content`` is the file as imported (None for
+    declarations stored before files were kept).
     """
 
     sha256: str
@@ -332,10 +336,33 @@ class DeclaredArea:
     valid_to: date | None
     file_name: str
     content: bytes | None = field(repr=False)
-    cells: Mapping[str, str] = field(repr=False)
+    zones: tuple[Zone, ...] = field(repr=False)
 
     def in_force(self, day: date) -> bool:
         return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
+
+    @cached_property
+    def cells(self) -> dict[str, Zone]:
+        """Each cell of the declaration, with its zone."""
+        return {cell: zone for zone in self.zones for cell in zone.cells}
+
+
+def _zones(rows: Iterable[tuple[int, str, Any, Any, Any, str]]) -> tuple[Zone, ...]:
+    """Zones from (zone, name, vd, vu, vdmin, h3) rows."""
+    cells: dict[int, set[str]] = {}
+    heads: dict[int, tuple[str, dict[str, Decimal]]] = {}
+    for index, name, *speeds, cell in rows:
+        declared = {k: Decimal(v) for k, v in zip(SPEEDS, speeds, strict=True) if v is not None}
+        heads.setdefault(index, (name, declared))
+        cells.setdefault(index, set()).add(cell)
+    return tuple(Zone(i, heads[i][0], heads[i][1], frozenset(cells[i])) for i in sorted(heads))
+
+
+_ZONE_ROWS = (
+    "SELECT z.zone, z.name, z.vd_mbps, z.vu_mbps, z.vdmin_mbps, c.h3"
+    " FROM declaration_cells c JOIN declaration_zones z"
+    " ON z.declaration = c.declaration AND z.zone = c.zone"
+)
 
 
 def declared_areas(
@@ -359,23 +386,126 @@ def declared_areas(
         ).fetchone()
         assert head is not None
         rows = conn.execute(
-            "SELECT c.h3, z.name FROM declaration_cells c JOIN declaration_zones z"
-            " ON z.declaration = c.declaration AND z.zone = c.zone"
-            " WHERE c.declaration = %s AND (%s::text[] IS NULL OR c.h3 = ANY(%s::text[]))"
-            " ORDER BY c.h3",
+            _ZONE_ROWS + " WHERE c.declaration = %s"
+            " AND (%s::text[] IS NULL OR c.h3 = ANY(%s::text[]))",
             (d.sha256, wanted, wanted),
         ).fetchall()
         content = None if head[2] is None else bytes(head[2])
-        found.append(
-            DeclaredArea(
-                d.sha256,
-                operator,
-                head[0],
-                d.valid_from,
-                d.valid_to,
-                head[1],
-                content,
-                {h: name for h, name in rows},
-            )
+        area = DeclaredArea(
+            d.sha256, operator, head[0], d.valid_from, d.valid_to, head[1], content, _zones(rows)
         )
+        found.append(area)
     return found
+
+
+def apply_vdmin(samples: Iterable[Sample], declared: Iterable[DeclaredArea]) -> list[Sample]:
+    """``samples`` with the Vdmin declared for each one's place, technology and day.
+
+    A sample's Vdmin is that of the zone holding its cell, in the declaration
+    of its operator and technology in force on its local day; None where
+    there is none, or the zone declares no Vdmin.
+    """
+    by_key: dict[tuple[str, str], list[DeclaredArea]] = {}
+    for area in declared:
+        by_key.setdefault((area.operator, area.technology), []).append(area)
+    found = []
+    for sample in samples:
+        vdmin = None
+        technology = DECLARED_TECHNOLOGY.get(sample.tech)
+        if technology is not None and sample.dl_mbps is not None:
+            day = sample.t.astimezone(VIETNAM_TZ).date()
+            for area in by_key.get((sample.op, technology), []):
+                zone = area.cells.get(sample.h3) if area.in_force(day) else None
+                if zone is not None and "vdmin" in zone.speeds:
+                    vdmin = float(zone.speeds["vdmin"])
+        found.append(sample if vdmin is None else replace(sample, dl_vdmin_mbps=vdmin))
+    return found
+
+
+def with_vdmin(cur: psycopg.Cursor, samples: list[Sample]) -> list[Sample]:
+    """``samples`` (an ingest batch) with their declared Vdmin, read for their cells only."""
+    cells = sorted({s.h3 for s in samples if s.dl_mbps is not None})
+    if not cells:
+        return samples
+    heads = cur.execute(
+        "SELECT DISTINCT d.sha256, d.operator, d.technology, d.valid_from, d.valid_to"
+        " FROM declaration_cells c JOIN declarations d ON d.sha256 = c.declaration"
+        " JOIN declaration_zones z ON z.declaration = c.declaration AND z.zone = c.zone"
+        " WHERE c.h3 = ANY(%s) AND z.vdmin_mbps IS NOT NULL",
+        (cells,),
+    ).fetchall()
+    if not heads:
+        return samples
+    declared = []
+    for sha256, operator, technology, valid_from, valid_to in heads:
+        rows = cur.execute(
+            _ZONE_ROWS + " WHERE c.declaration = %s AND c.h3 = ANY(%s)", (sha256, cells)
+        ).fetchall()
+        declared.append(
+            DeclaredArea(sha256, operator, technology, valid_from, valid_to, "", None, _zones(rows))
+        )
+    return apply_vdmin(samples, declared)
+
+
+# The declared technology of a record technology, in SQL (DECLARED_TECHNOLOGY).
+_TECHNOLOGY_SQL = (
+    "CASE r.tech "
+    + " ".join(f"WHEN '{t}' THEN '{g}'" for t, g in DECLARED_TECHNOLOGY.items())
+    + " END"
+)
+
+
+def recount(
+    conn: psycopg.Connection,
+    *,
+    operator: str | None = None,
+    technology: str | None = None,
+    since: date | None = None,
+) -> int:
+    """Bring the hourly rollups' Vdmin counts up to date with the declarations; rows changed.
+
+    Run after a new declaration (``giamsat coverage recount``; ``coverage
+    import`` runs it): every stored record of the operator and technology from
+    ``since`` (its local day) is counted again against the Vdmin of the
+    declaration in force on its day, exactly as ingest counts a new record.
+    Changed rows are marked updated, so compliance reads them at once and the
+    next daily refresh folds them in. A record's download is read as its
+    probe signed it (the raw JSON, as ingest and evidence read it), or from
+    its stored column once the raw payload has been pruned.
+    """
+    where = ["r.h3 IS NOT NULL"]
+    params: dict[str, Any] = {}
+    if operator is not None:
+        where.append("coalesce(r.op, 'unknown') = %(op)s")
+        params["op"] = operator
+    if technology is not None:
+        where.append(f"{_TECHNOLOGY_SQL} = %(technology)s")
+        params["technology"] = technology
+    if since is not None:
+        where.append("r.t >= %(since)s::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh'")
+        params["since"] = since
+    day = "(r.t AT TIME ZONE 'Asia/Ho_Chi_Minh')::date"
+    dl = "coalesce((r.raw::jsonb #>> '{dl,mbps}')::float8, r.dl_mbps::float8)"
+    counted = "r.service IS NOT FALSE AND r.dl_mbps IS NOT NULL AND z.vdmin_mbps IS NOT NULL"
+    sql = f"""
+WITH v AS (
+    SELECT date_trunc('hour', r.t) AS hour, r.h3, coalesce(r.op, 'unknown') AS op,
+           coalesce(r.tech, 'none') AS tech, r.probe, coalesce(r.env, 'unknown') AS env,
+           count(*) FILTER (WHERE {counted})::int AS n,
+           count(*) FILTER (WHERE {counted} AND {dl} >= z.vdmin_mbps::float8)::int AS met
+    FROM records r
+    LEFT JOIN declarations d ON d.operator = r.op AND d.technology = {_TECHNOLOGY_SQL}
+     AND {day} >= d.valid_from AND {day} <= coalesce(d.valid_to, 'infinity'::date)
+    LEFT JOIN declaration_cells c ON c.declaration = d.sha256 AND c.h3 = r.h3
+    LEFT JOIN declaration_zones z ON z.declaration = c.declaration AND z.zone = c.zone
+    WHERE {" AND ".join(where)}
+    GROUP BY 1, 2, 3, 4, 5, 6
+)
+UPDATE rollups u SET dl_vdmin_n = v.n, dl_vdmin_met = v.met, updated_at = now()
+FROM v
+WHERE u.hour = v.hour AND u.h3 = v.h3 AND u.op = v.op AND u.tech = v.tech
+  AND u.probe = v.probe AND u.env = v.env
+  AND (u.dl_vdmin_n, u.dl_vdmin_met) IS DISTINCT FROM (v.n, v.met)
+"""
+    with conn.transaction():
+        return conn.execute(sql, params).rowcount

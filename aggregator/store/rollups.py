@@ -18,6 +18,7 @@ from giamsat.aggregator.aggregates.histogram import FIELD_EDGES
 from giamsat.aggregator.aggregates.rollup import COLUMNS as ROLLUP_COLUMNS
 from giamsat.aggregator.aggregates.rollup import COUNT_HISTS, KEY_COLUMNS, Rollup, build_rollups
 from giamsat.aggregator.aggregates.samples import Sample
+from giamsat.aggregator.store.declarations import with_vdmin
 
 _KEY = ", ".join(KEY_COLUMNS)
 _ROLLUP_COLUMNS = ", ".join(ROLLUP_COLUMNS)
@@ -109,6 +110,7 @@ def add_records(cur: psycopg.Cursor, rows: list[dict[str, Any]]) -> None:
     """Add newly stored records (their column dicts) to the hourly rollups."""
     samples = [Sample.from_dict(r) for r in rows if r["h3"] is not None]
     if samples:
+        samples = with_vdmin(cur, samples)
         # The batch's rows with a cell are at or after their device's first sample;
         # only those without one could pass for an earlier stored sample.
         unplaced = [r["id"] for r in rows if r["h3"] is None]
