@@ -484,21 +484,42 @@ def recount(
     if since is not None:
         where.append("r.t >= %(since)s::timestamp AT TIME ZONE 'Asia/Ho_Chi_Minh'")
         params["since"] = since
-    day = "(r.t AT TIME ZONE 'Asia/Ho_Chi_Minh')::date"
-    dl = "coalesce((r.raw::jsonb #>> '{dl,mbps}')::float8, r.dl_mbps::float8)"
-    counted = "r.service IS NOT FALSE AND r.dl_mbps IS NOT NULL AND z.vdmin_mbps IS NOT NULL"
+    hour = "date_trunc('hour', r.t)"
+    key = f"{hour} AS hour, r.h3, coalesce(r.op, 'unknown') AS op, coalesce(r.tech, 'none') AS tech"
+    day = "(k.hour AT TIME ZONE 'Asia/Ho_Chi_Minh')::date"
+    counted = "r.service IS NOT FALSE AND r.dl_mbps IS NOT NULL AND vd.vdmin IS NOT NULL"
+    # The stored download is a float4: it decides unless it lies within a millionth of
+    # Vdmin, where its rounding could; there the download is read as the probe signed it.
+    met = (
+        "CASE WHEN abs(r.dl_mbps::float8 - vd.vdmin) > 1e-6 * vd.vdmin"
+        " THEN r.dl_mbps::float8 >= vd.vdmin"
+        " ELSE coalesce((r.raw::jsonb #>> '{dl,mbps}')::float8, r.dl_mbps::float8) >= vd.vdmin END"
+    )
+    filters = " AND ".join(where)
     sql = f"""
-WITH v AS (
-    SELECT date_trunc('hour', r.t) AS hour, r.h3, coalesce(r.op, 'unknown') AS op,
+WITH keys AS (
+    SELECT DISTINCT {key} FROM records r WHERE {filters}
+),
+vd AS (
+    -- Vdmin is one figure per (hour, cell, operator, technology): a local day is whole hours.
+    SELECT k.hour, k.h3, k.op, k.tech, z.vdmin_mbps::float8 AS vdmin
+    FROM keys k
+    JOIN declarations d ON d.operator = k.op
+     AND d.technology = {_TECHNOLOGY_SQL.replace("r.tech", "k.tech")}
+     AND {day} >= d.valid_from AND {day} <= coalesce(d.valid_to, 'infinity'::date)
+    JOIN declaration_cells c ON c.declaration = d.sha256 AND c.h3 = k.h3
+    JOIN declaration_zones z ON z.declaration = c.declaration AND z.zone = c.zone
+    WHERE z.vdmin_mbps IS NOT NULL
+),
+v AS (
+    SELECT {hour} AS hour, r.h3, coalesce(r.op, 'unknown') AS op,
            coalesce(r.tech, 'none') AS tech, r.probe, coalesce(r.env, 'unknown') AS env,
            count(*) FILTER (WHERE {counted})::int AS n,
-           count(*) FILTER (WHERE {counted} AND {dl} >= z.vdmin_mbps::float8)::int AS met
+           count(*) FILTER (WHERE {counted} AND {met})::int AS met
     FROM records r
-    LEFT JOIN declarations d ON d.operator = r.op AND d.technology = {_TECHNOLOGY_SQL}
-     AND {day} >= d.valid_from AND {day} <= coalesce(d.valid_to, 'infinity'::date)
-    LEFT JOIN declaration_cells c ON c.declaration = d.sha256 AND c.h3 = r.h3
-    LEFT JOIN declaration_zones z ON z.declaration = c.declaration AND z.zone = c.zone
-    WHERE {" AND ".join(where)}
+    LEFT JOIN vd ON vd.hour = {hour} AND vd.h3 = r.h3 AND vd.op = coalesce(r.op, 'unknown')
+     AND vd.tech = coalesce(r.tech, 'none')
+    WHERE {filters}
     GROUP BY 1, 2, 3, 4, 5, 6
 )
 UPDATE rollups u SET dl_vdmin_n = v.n, dl_vdmin_met = v.met, updated_at = now()
