@@ -251,3 +251,31 @@ def test_a_qcvn81_bundle_counts_vdmin_per_zone_and_its_speeds_are_the_files(tmp_
     rewrite(out, faster)
     problems = verify.verify_bundle(out).all_problems()
     assert any("zone 0: vdmin 1, the file says 2.5" in p for p in problems), problems
+
+
+def test_the_bundle_lists_the_declared_hexagons_measured_dead(tmp_path, key):
+    """gaps.json and the PDF name the hexagons to hand the operator, and only declared ones."""
+    dead = fleet(dataclasses.replace(SLOW_NETWORK, probes=6, no_service=0.8, seed=12))
+    declared = _declaration(tmp_path)
+    out = _build(tmp_path / "b.zip", dead, key, [declared])
+    files = members(out)
+    gaps = json.loads(files[layout.GAPS])["gaps"]
+    cells = {_cell(r) for r in dead.records}
+    assert gaps and {g["h3"] for g in gaps} < cells  # some dead cells lie outside the zone
+    for gap in gaps:
+        assert gap["h3"] in declared.cells and gap["declaration"] == declared.sha256
+        assert gap["zone"] == "Hà Giang cũ" and gap["class"] == "dead"
+        assert gap["no_service"] / gap["samples"] >= 0.5 and gap["days"] >= 3
+    shares = [g["no_service"] / g["samples"] for g in gaps]
+    assert shares == sorted(shares, reverse=True)  # worst first
+    pdf = tmp_path / "report.pdf"
+    pdf.write_bytes(files[layout.REPORT])
+    text = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", str(pdf), "-"], capture_output=True, check=True
+    ).stdout.decode("utf-8")
+    flat = " ".join(text.split())
+    assert f"Declared covered, measured dead: {len(gaps)} hexagons" in flat
+    assert gaps[0]["h3"] in flat
+    # Without a declaration there is nothing the operator declared covered.
+    none = json.loads(members(_build(tmp_path / "c.zip", dead, key, []))[layout.GAPS])
+    assert none == {"gaps": []}

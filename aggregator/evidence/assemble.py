@@ -318,11 +318,15 @@ def assemble(
         (d / layout.OPERATORS).write_bytes(operators_bytes)
 
         stage = progress.stage("map")
+        gaps = mapping.declared_gaps(collected.samples, declared, standard)
+        gaps_doc = {"gaps": [g.to_dict() for g in gaps]}
+        (d / layout.GAPS).write_text(manifest.to_text(gaps_doc), encoding="utf-8")
         stats = mapping.hex_stats(collected.samples, standard)
         title = f"giamsat — {operator.name} · {standard.code} · {area.name}"
         sites = _probe_sites(used, collected)
         png, picture = _map(d, stats, sites, collected, map_picture, title)
-        stage.done(f"{len(stats)} hexagons; picture {picture}")
+        stage.done(f"{len(stats)} hexagons, {len(gaps)} declared covered and measured dead;"
+                   f" picture {picture}")  # fmt: skip
 
         stage = progress.stage("report")
         records_sha, _ = manifest.digest_file(d / layout.RECORDS)
@@ -343,6 +347,7 @@ def assemble(
             map_png=png,
             hexes=mapping.classified(stats),
             declared=declared,
+            gaps=gaps,
         )
         (d / layout.REPORT).write_bytes(render_report(facts))
         stage.done(f"{(d / layout.REPORT).stat().st_size:,} bytes")

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 FORMAT = "giamsat-evidence/2"
 # Bundles of format 1 (before declared service areas) still verify: they judged
-# every record, and their verdict.json lacks the fields added since.
+# every record, their verdict.json lacks the fields added since, and they have
+# no declarations.json or gaps.json.
 FORMATS = ("giamsat-evidence/1", FORMAT)
 
 RECORDS = "records.jsonl"
@@ -22,6 +23,7 @@ OPERATORS = "operators.toml"
 AREA = "area.json"
 VERDICT = "verdict.json"
 DECLARATIONS = "declarations.json"
+GAPS = "gaps.json"
 # The operator's declaration files as imported: declarations/<SHA-256>.<geojson|kml>.
 DECLARATION_FILES = "declarations/"
 MAP = "map.html"
@@ -56,6 +58,11 @@ FILES: tuple[tuple[str, str, str], ...] = (
         DECLARATIONS,
         "vùng phục vụ nhà mạng đã công bố: thời hạn và các ô H3",
         "the operator's declared service areas: validity and H3 cells",
+    ),
+    (
+        GAPS,
+        "ô khai báo phủ sóng nhưng đo được lõm sóng (theo quy tắc của bản đồ)",
+        "hexagons declared covered and measured dead (by the map's rules)",
     ),
     (
         VERDICT,

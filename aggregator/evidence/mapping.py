@@ -12,6 +12,7 @@ the classified hexagons itself, so a bundle never fails for want of a browser.
 
 from __future__ import annotations
 
+import math
 import statistics
 import subprocess
 import tempfile
@@ -21,9 +22,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import h3
+
 from giamsat.aggregator.aggregates.samples import NO_TECH, Sample
 from giamsat.aggregator.compliance.clusters import local_day
 from giamsat.aggregator.compliance.standards import Standard
+from giamsat.aggregator.store.declarations import DeclaredArea
 from giamsat.maps.classify import CoverageClass, CoverageStandard, classify
 from giamsat.maps.render import render_map
 from giamsat.maps.snapshot import png_snapshot
@@ -107,6 +111,65 @@ def classified(
         if s.h3 not in worst or order.index(cls) > order.index(worst[s.h3]):
             worst[s.h3] = cls
     return sorted(worst.items())
+
+
+@dataclass(frozen=True)
+class DeclaredGap:
+    """A hexagon inside the declared service area that the bundle's records class dead."""
+
+    stats: HexStats
+    declaration: str
+    zone: str
+
+    def to_dict(self) -> dict[str, object]:
+        s = self.stats
+        lat, lon = h3.cell_to_latlng(s.h3)
+        return {
+            "h3": s.h3, "lat": round(lat, 6), "lon": round(lon, 6), "technology": s.tech,
+            "declaration": self.declaration, "zone": self.zone, "class": CoverageClass.DEAD.value,
+            "samples": s.n, "no_service": s.n_no_service, "days": s.days,
+            "rsrp_median_dbm": s.rsrp_median_dbm, "dl_median_mbps": s.dl_median_mbps,
+        }  # fmt: skip
+
+
+def declared_gaps(
+    samples: Iterable[Sample],
+    declared: Sequence[DeclaredArea],
+    standard: Standard,
+    coverage: CoverageStandard | None = None,
+) -> list[DeclaredGap]:
+    """Declared covered, measured dead: the bundle's own list, worst first.
+
+    Only samples of a day on which a declaration holding their cell was in
+    force count, by the map's rules; each gap names the latest such
+    declaration and its zone.
+    """
+    coverage = coverage or CoverageStandard()
+    inside: list[Sample] = []
+    where: dict[str, tuple[str, str]] = {}
+    for sample in samples:
+        day = local_day(sample.t)
+        for area in declared:
+            zone = area.cells.get(sample.h3) if area.in_force(day) else None
+            if zone is not None:
+                inside.append(sample)
+                where[sample.h3] = (area.sha256, zone.name)
+                break
+    gaps = [
+        DeclaredGap(s, *where[s.h3])
+        for s in hex_stats(inside, standard)
+        if classify(s, coverage) is CoverageClass.DEAD
+    ]
+    return sorted(
+        gaps,
+        key=lambda g: (
+            -g.stats.n_no_service / g.stats.n,
+            math.inf if g.stats.rsrp_median_dbm is None else g.stats.rsrp_median_dbm,
+            -g.stats.n,
+            g.stats.h3,
+            g.stats.tech,
+        ),
+    )
 
 
 def map_html(stats: Sequence[HexStats], probes: Sequence[Probe], title: str) -> str:

@@ -68,6 +68,9 @@ Kiểm tra thủ công / Verify by hand
    the others are counted apart (verdict.json "scope.outside"). On a day with
    none in force every record counts. A record's Vdmin (QCVN 81 §2.1.5, the
    minimum download speed declared) is its zone's "vdmin" in that declaration.
+   gaps.json lists the hexagons inside the declared area that these records class
+   dead by the map's rules (map.html); it is signed with the rest but, unlike
+   verdict.json, not recomputed by the verifier.
 6. The verdict: the giamsat compliance engine (giamsat.aggregator.compliance:
    Sample, store.declarations.apply_vdmin, build_rollups,
    declared.within_declared, evaluate) applied to these records with

@@ -38,6 +38,7 @@ from giamsat.aggregator.compliance.verdicts import Assessment, KpiVerdict, Verdi
 from giamsat.aggregator.evidence import layout
 from giamsat.aggregator.evidence.keys import fingerprint
 from giamsat.aggregator.evidence.manifest import overall_verdict
+from giamsat.aggregator.evidence.mapping import DeclaredGap
 from giamsat.aggregator.evidence.records import AreaSpec, BundleError, ProbeEntry
 from giamsat.aggregator.store.declarations import DeclaredArea
 from giamsat.contract.timezone import VIETNAM_TZ
@@ -98,6 +99,7 @@ class ReportFacts:
     map_png: Path | None
     hexes: Sequence[tuple[str, CoverageClass]]
     declared: Sequence[DeclaredArea] = ()
+    gaps: Sequence[DeclaredGap] = ()
 
 
 def _nfc(text: str) -> str:
@@ -387,13 +389,47 @@ def _declared(w: _Writer) -> None:
     )
     if not f.declared:
         return
-    rows = [("SHA-256", "Tệp / File", "Hiệu lực / In force", "Ô trong khu vực / Cells in area")]
+    rows: list[tuple[str, ...]] = [
+        ("SHA-256", "Tệp / File", "Hiệu lực / In force", "Ô trong khu vực / Cells in area")
+    ]
     for d in f.declared:
         until = "nay / now" if d.valid_to is None else d.valid_to.isoformat()
         rows.append(
             (d.sha256, d.file_name, f"{d.valid_from.isoformat()} - {until}", f"{len(d.cells):,}")
         )
     w.table(rows, (0.5, 0.2, 0.17, 0.13))
+    _gaps(w)
+
+
+# Gaps listed in the PDF; gaps.json holds them all.
+MAX_GAPS_LISTED = 25
+
+
+def _gaps(w: _Writer) -> None:
+    """Declared covered, measured dead: the hexagons to hand the operator."""
+    gaps = w.facts.gaps
+    w.para(
+        f"Khai báo phủ sóng, đo được lõm sóng: {len(gaps)} ô lục giác trong vùng phục vụ đã"
+        " công bố được phân loại là lõm sóng theo chính quy tắc của bản đồ (danh sách đầy đủ:"
+        f" {layout.GAPS}).",
+        f"Declared covered, measured dead: {len(gaps)} hexagons inside the declared service"
+        f" area class as dead by the map's own rules (full list: {layout.GAPS}).",
+    )
+    if not gaps:
+        return
+    rows = [("Ô H3 / H3 cell", "Vùng / Zone", "Mẫu / Samples", "Mất sóng / No service",
+             "RSRP trung vị / Median RSRP")]  # fmt: skip
+    for gap in gaps[:MAX_GAPS_LISTED]:
+        s = gap.stats
+        rsrp = "-" if s.rsrp_median_dbm is None else f"{s.rsrp_median_dbm:.0f} dBm"
+        rows.append((f"{s.h3} ({s.tech})", gap.zone, f"{s.n:,} / {s.days} d",
+                     f"{100 * s.n_no_service / s.n:.0f} %", rsrp))  # fmt: skip
+    w.table(rows, (0.3, 0.25, 0.15, 0.15, 0.15))
+    if len(gaps) > MAX_GAPS_LISTED:
+        more = len(gaps) - MAX_GAPS_LISTED
+        w.para(
+            f"... và {more} ô khác trong {layout.GAPS}.", f"... and {more} more in {layout.GAPS}."
+        )
 
 
 def _when_section(w: _Writer) -> None:

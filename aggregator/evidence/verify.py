@@ -216,7 +216,7 @@ def _hashes(b: _Bundle, result: Verification, progress: Progress) -> None:
         if name not in files and name not in (layout.MANIFEST, layout.SIGNATURE):
             result.fail(check, f"{name}: in the ZIP but not in the manifest")
     for name in layout.REQUIRED:
-        if name == layout.DECLARATIONS and b.first_format:
+        if name in (layout.DECLARATIONS, layout.GAPS) and b.first_format:
             continue
         if name not in files:
             result.fail(check, f"{name}: missing from the manifest (every bundle has it)")
