@@ -14,11 +14,13 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 
-from demo import fleet
+from demo import declarations, fleet
 from demo.services import Mosquitto, Postgres, ServiceError, free_port
 from demo.villages import THAI_NGUYEN, address
 
@@ -215,6 +217,7 @@ def up(ci: bool = False) -> int:
     print(f"demo: probe {PROBE_ID} measures every 30 s and publishes to the aggregator")
 
     size = fleet.CI if ci else fleet.DEMO
+    _declare(agg_conf, pg.dsn, size)
     print(f"demo: simulated fleet: {size.probes} probes, {size.days} days, "
           f"every {size.interval_min} min, through the broker")  # fmt: skip
     summary = fleet.run(
@@ -224,12 +227,14 @@ def up(ci: bool = False) -> int:
         broker_reload=f"kill -HUP $(cat {STATE / 'mosquitto.pid'})",
     )  # fmt: skip
     print(summary.table())
+    gaps_query = _declared_summary(agg_conf, summary)
 
     worst = _worst_case(agg_conf, summary)
     bundle = STATE / "evidence.zip"
     if worst is not None:
-        standard, operator, area, first, last, why = worst
+        standard, operator, area, first, last, why, scope = worst
         print(f"demo: worst operator-area: {operator} in {area} on {standard} ({why})")
+        print(f"demo:   {scope}")
         build = subprocess.run(
             [str(BIN / "giamsat"), "evidence", "build", "--standard", standard,
              "--operator", operator, "--area", area, "--from", first, "--to", last,
@@ -257,6 +262,8 @@ def up(ci: bool = False) -> int:
     print(f"demo:   probes      {api}/probes")
     auth = f'-H "Authorization: Bearer $(cat {token_file})"'
     print(f"demo:   records     curl {auth} {api}/api/v1/records")
+    if gaps_query:
+        print(f"demo:   gaps        curl {auth} '{api}/api/v1/coverage/gaps?{gaps_query}'")
     if worst is not None:
         print(f"demo:   evidence    {bundle} (giamsat evidence verify {bundle})")
     print("demo: stop everything with `make stop`")
@@ -264,10 +271,115 @@ def up(ci: bool = False) -> int:
     return 0
 
 
+def _declare(agg_conf: Path, dsn: str, size: fleet.FleetSize) -> None:
+    """Each operator publishes its declared service areas; import them as the regulator does.
+
+    The files are drawn from the operators' sites (:mod:`demo.declarations`),
+    written under the demo's state directory and imported with ``giamsat
+    coverage import``, valid from before the fleet's first record. A rerun on
+    the same state finds them stored (the same towers give the same bytes) and
+    imports nothing; a stored declaration that differs is kept, since a new
+    one could not take effect before the data it would judge.
+    """
+    from giamsat.aggregator.compliance.clusters import local_day
+    from giamsat.aggregator.store import db
+    from giamsat.aggregator.store import declarations as stored
+
+    files = declarations.write(fleet.World().towers, STATE / "declarations")
+    first, _ = fleet.time_grid(size.days, size.interval_min)
+    start = declarations.valid_from(local_day(first))
+    with db.connect(dsn, autocommit=True) as conn:
+        have = {(d.operator, d.technology): d for d in stored.list_declarations(conn)}
+    for f in files:
+        old = have.get((f.operator, f.technology))
+        if old is not None:
+            if old.sha256 != f.sha256:
+                print(
+                    f"demo: {f.operator} {f.technology}: keeping the declaration imported earlier"
+                    f" ({old.sha256[:12]}, {old.file_name}); `make clean` starts over"
+                )
+            continue
+        out = _run("giamsat", "coverage", "import", "--operator", f.operator,
+                   "--technology", f.technology, "--valid-from", start.isoformat(),
+                   str(f.path), "-c", str(agg_conf))  # fmt: skip
+        if f"declaration {f.sha256}" not in out:
+            raise SystemExit(f"demo: {f.path} was not imported as written:\n{out}")
+        print(f"demo: {f.operator} declares its {f.technology} service area from {start}: "
+              f"{f.path.name}, {len(f.zones)} zone(s), SHA-256 {f.sha256[:12]}")  # fmt: skip
+
+
+def _declared_summary(agg_conf: Path, summary: fleet.Summary) -> str:
+    """Print each operator's declarations and its hexagons declared covered, measured dead.
+
+    Returns the query string of ``/api/v1/coverage/gaps`` for the operator with
+    the most gaps (empty when there is none).
+    """
+    from giamsat.aggregator import settings as agg_settings
+    from giamsat.aggregator.compliance import Period
+    from giamsat.aggregator.compliance import gaps as gaps_mod
+    from giamsat.aggregator.compliance.clusters import local_day
+    from giamsat.aggregator.store import db
+    from giamsat.aggregator.store import declarations as stored
+
+    cfg = agg_settings.load(agg_conf)
+    coverage = gaps_mod.coverage_in(cfg.compliance.standards_dir)
+    period = Period(local_day(summary.start), local_day(datetime.now(UTC)))
+    lines, most = [], (0, "", "")
+    with db.connect(cfg.dsn, autocommit=True) as conn:
+        for operator in (row.operator for row in summary.operators):
+            mine = [
+                d
+                for d in stored.list_declarations(conn, operator)
+                if d.valid_from <= period.end and (d.valid_to is None or d.valid_to >= period.start)
+            ]
+            if not mine:
+                lines.append(f"demo:   {operator:<10} declared nothing: every sample judged")
+                continue
+            found = {}
+            for technology in sorted({d.technology for d in mine}):
+                report = gaps_mod.find_gaps(conn, coverage, [operator], technology, period)
+                found[technology] = report.gaps
+                if len(report.gaps) > most[0]:
+                    most = (len(report.gaps), operator, technology)
+            declared = ", ".join(
+                f"{d.technology} {d.sha256[:12]} ({d.zones} zone{'s' * (d.zones != 1)})"
+                for d in mine
+            )
+            total = sum(len(g) for g in found.values())
+            detail = "; ".join(
+                f"{tech}: {_zone_counts([x.zone for x in g])}" for tech, g in found.items() if g
+            )
+            dead = f"{total} hexagon{'s' * (total != 1)} ({detail})" if total else "none"
+            lines.append(
+                f"demo:   {operator:<10} {declared}; declared covered, measured dead: {dead}"
+            )
+    print(
+        f"demo: declared service areas (QCVN 81/126 Annex B), {period.start}..{period.end},"
+        " and their hexagons the map classes dead:"
+    )
+    print("\n".join(lines))
+    if not most[0]:
+        return ""
+    _, operator, technology = most
+    print(
+        f"demo:   list them: giamsat coverage gaps --operator {operator} --technology"
+        f" {technology} --from {period.start} --to {period.end} -c {agg_conf}"
+    )
+    return f"operator={operator}&technology={technology}&from={period.start}&to={period.end}"
+
+
+def _zone_counts(zones: list[str]) -> str:
+    """``2 in Nông thôn / rural, 1 in …``: how many gaps each declared zone holds."""
+    return ", ".join(f"{n} in {zone}" for zone, n in Counter(zones).most_common())
+
+
 def _worst_case(
     agg_conf: Path, summary: fleet.Summary
-) -> tuple[str, str, str, str, str, str] | None:
-    """The operator-area furthest below a QCVN limit, evidence-grade FAILs first."""
+) -> tuple[str, str, str, str, str, str, str] | None:
+    """The operator-area furthest below a QCVN limit, evidence-grade FAILs first.
+
+    The last item says which samples the verdict counted (its declared service area).
+    """
     from giamsat.aggregator import settings as agg_settings
     from giamsat.aggregator.compliance import Period, Verdict, load_operators, load_standards
     from giamsat.aggregator.compliance.national import national_table
@@ -305,7 +417,12 @@ def _worst_case(
                         f"{k.kpi_id} = {k.value:.1f} {k.unit}, limit {k.comparator} "
                         f"{k.limit:g}: {k.verdict.value}, {k.grade} grade"
                     )
-                    case = (standard.id, operator.name, area, str(first), str(last), why)
+                    scope = (
+                        k.scope.describe(operator.name, k.technology)
+                        if k.scope is not None
+                        else "every sample judged"
+                    )
+                    case = (standard.id, operator.name, area, str(first), str(last), why, scope)
                     if best is None or rank > best[0]:
                         best = (rank, case)
     return best[1] if best else None
@@ -324,7 +441,7 @@ def down() -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("action", choices=("up", "down"))
-    parser.add_argument("--ci", action="store_true", help="a shortened fleet (12 probes, 2 days)")
+    parser.add_argument("--ci", action="store_true", help="a shortened fleet (12 probes, 3 days)")
     args = parser.parse_args()
     return up(ci=args.ci) if args.action == "up" else down()
 

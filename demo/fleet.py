@@ -62,7 +62,9 @@ class FleetSize:
 
 
 DEMO = FleetSize(probes=50, days=7, interval_min=15)
-CI = FleetSize(probes=12, days=2, interval_min=60)
+# Three days: the coverage map, and so the list of gaps, classes a hexagon only
+# on samples of at least three local days (giamsat.maps.classify, min_days).
+CI = FleetSize(probes=12, days=3, interval_min=60)
 
 
 @dataclass(frozen=True)

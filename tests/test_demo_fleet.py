@@ -16,7 +16,7 @@ import psycopg
 import pytest
 from vietnam_provinces import Ward
 
-from demo import fleet
+from demo import declarations, fleet
 from demo.radio import (
     RadioModel,
     Tower,
@@ -29,11 +29,13 @@ from demo.terrain import River, Terrain
 from demo.villages import CAO_BANG, LAO_CAI, PROVINCES, VILLAGES
 from giamsat.aggregator.compliance import Period, Sample, build_rollups, evaluate
 from giamsat.aggregator.compliance.clusters import local_day
+from giamsat.aggregator.compliance.declared import within_declared
 from giamsat.aggregator.compliance.operators import load_operators
 from giamsat.aggregator.compliance.standards import load_standards
 from giamsat.aggregator.ingest.validate import check
 from giamsat.aggregator.store.areas import load_areas, province_id
 from giamsat.aggregator.store.columns import cell_of, columns_of
+from giamsat.aggregator.store.declarations import DeclaredArea, read_zones
 from giamsat.aggregator.store.values import Accepted, ProbeKey
 from giamsat.contract import record
 from giamsat.contract.record import public_key_b64
@@ -240,10 +242,11 @@ def test_every_record_passes_validation_with_the_registered_key(keys, day_fleet)
 
 
 def test_the_demo_fleet_fails_one_operator_area_on_5g_download_and_passes_another(
-    world, keys
+    world, keys, tmp_path
 ) -> None:
     # The demo's week, for the probes these two assessments read (each probe's
-    # records depend only on the seed and the probe, so the rest need not be made).
+    # records depend only on the seed and the probe, so the rest need not be made),
+    # judged as the demo judges them: inside each operator's declared 5G area.
     assessed = (("VinaPhone", CAO_BANG), ("Viettel", LAO_CAI))
     judged = [v for v in VILLAGES if (v.sim, v.province_id) in assessed]
     first, last = fleet.time_grid(fleet.DEMO.days, fleet.DEMO.interval_min, NOW)
@@ -260,14 +263,31 @@ def test_the_demo_fleet_fails_one_operator_area_on_5g_download_and_passes_anothe
             samples.append(Sample.from_dict(columns_of(accepted)))
     rollups = build_rollups(samples)
     period = Period(local_day(NOW - timedelta(days=6)), local_day(NOW))
+    declared = {}
+    for p in declarations.write(world.towers, tmp_path):
+        data = p.path.read_bytes()
+        start = declarations.valid_from(period.start)
+        zones = tuple(read_zones(p.path, data))
+        declared[(p.operator, p.technology)] = DeclaredArea(
+            p.sha256, p.operator, p.technology, start, None, p.path.name, data, zones
+        )
 
     def assess(operator: str, province: str):  # type: ignore[no-untyped-def]
         cells = areas[province].cells()
-        rows = [r for r in rollups if r.h3 in cells]
-        return evaluate(standard, operators[operator], rows, area=province, period=period)
+        area = declared[(operator, "5G")]
+        rows, scope = within_declared(
+            [r for r in rollups if r.h3 in cells], [area], standard, operator, period
+        )
+        assert scope.declarations == (area.sha256,) and scope.undeclared_days == 0
+        return evaluate(
+            standard, operators[operator], rows, area=province, period=period, scope=scope
+        )
 
-    failing = assess("VinaPhone", CAO_BANG).kpi("dl_mean")
+    cao_bang = assess("VinaPhone", CAO_BANG)
+    failing = cao_bang.kpi("dl_mean")
     assert failing.verdict == "FAIL" and failing.grade == "evidence", failing
+    # The city's 5G samples lie inside the declared 5G area: almost none is left out.
+    assert cao_bang.scope is not None and cao_bang.scope.outside < failing.samples / 20
     assert failing.ci_high is not None and failing.ci_high < 100
     passing = assess("Viettel", LAO_CAI)
     verdicts = {k.kpi_id: k.verdict for k in passing.kpis}
