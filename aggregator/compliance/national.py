@@ -258,7 +258,7 @@ SELECT GROUPING(s.probe)::int, m.a::int, o.o::int,
        coalesce(sum(s.recs) FILTER (WHERE x.scope = {OUTSIDE}), 0), {sums}
 FROM src s {join}
 JOIN unnest(%(ops)s::text[]) WITH ORDINALITY AS o(name, o) ON o.name = s.op
-JOIN scoped x ON x.h3 = s.h3 AND x.op = s.op AND x.day = s.day
+LEFT JOIN scoped x ON x.h3 = s.h3 AND x.op = s.op AND x.day = s.day
 GROUP BY GROUPING SETS ((m.a, o.o, s.probe, s.day), (m.a, o.o, s.env))
 ORDER BY 1, 2, 3, s.probe COLLATE "C", s.day
 """
