@@ -29,10 +29,9 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from demo.services import Postgres
 from giamsat.aggregator import settings
-from giamsat.aggregator.aggregates.histogram import RSRP_EDGES_DBM, THROUGHPUT_EDGES
 from giamsat.aggregator.aggregates.samples import NO_TECH, Sample
 from giamsat.aggregator.compliance import Period, gaps
-from giamsat.aggregator.http.web import kpis, queries
+from giamsat.aggregator.http.web import queries
 from giamsat.aggregator.http.web.context import WebContext, load_context
 from giamsat.aggregator.settings import PROJECT_CONFIG
 from giamsat.aggregator.store import areas, declarations, hexes
@@ -219,12 +218,6 @@ def test_the_map_and_the_gaps_agree(data: Data) -> None:
     assert classify(on_map[EARLY].stats, standard) is CoverageClass.DEAD
     assert classify(on_map[MIXED].stats, standard) is CoverageClass.DEAD
     assert classify(on_map[DEAD_OUTSIDE].stats, standard) is CoverageClass.DEAD
-    # The trends page still has its own copy of the median (http/web/kpis.py): it must agree.
-    rsrp = [0] * (len(RSRP_EDGES_DBM) + 1)
-    rsrp[30], rsrp[32] = 3, 5
-    dl = [1, 2, 0, 4] + [0] * (len(THROUGHPUT_EDGES) - 3)
-    for hist, edges in ((rsrp, RSRP_EDGES_DBM), (dl, THROUGHPUT_EDGES)):
-        assert hexes.hist_median(hist, edges) == kpis.hist_median(hist, edges) is not None
 
 
 def test_days_before_the_declaration_do_not_count(data: Data) -> None:

@@ -17,10 +17,11 @@ from giamsat.aggregator.aggregates.rollup import Moments
 from giamsat.aggregator.compliance.coverage import load_coverage
 from giamsat.aggregator.http.auth import safe_next
 from giamsat.aggregator.http.web.charts import line_chart, nice_ceiling
-from giamsat.aggregator.http.web.kpis import MonthRow, hist_median, monthly_kpis
+from giamsat.aggregator.http.web.kpis import MonthRow, monthly_kpis
 from giamsat.aggregator.http.web.opendata import load_or_create_key, pseudonym, published_probes
 from giamsat.aggregator.http.web.periods import day_period, month_period, month_span, shift_months
 from giamsat.aggregator.settings import PROJECT_CONFIG
+from giamsat.aggregator.store.hexes import hist_median
 
 COVERAGE = load_coverage(PROJECT_CONFIG / "standards" / "coverage.toml")
 

@@ -244,21 +244,31 @@ def find_gaps(
 
     summaries = []
     found: list[tuple[hexes.HexAggregate, CoverageClass]] = []
-    for op in dict.fromkeys(operators):
-        mine = tuple(
+    ops = list(dict.fromkeys(operators))
+    declared = {
+        op: tuple(
             d
             for d in declared_areas.list_declarations(conn, op)
             if d.technology == technology and _in_period(d, period)
         )
+        for op in ops
+    }
+    # One pass over the rollups for every operator that declared something.
+    measured = [op for op in ops if declared[op]]
+    every: list[hexes.HexAggregate] = []
+    if measured:
+        only = measured[0] if len(measured) == 1 else None
+        every = hexes.hex_aggregates(
+            conn, families, start, end, op=only, family=family, area=area,
+            with_probes=True, declared=technology,
+        )  # fmt: skip
+    for op in ops:
+        mine = declared[op]
         if not mine:
             summaries.append(OperatorSummary(op, mine, 0))
             continue
-        rows = hexes.hex_aggregates(
-            conn, families, start, end, op=op, family=family, area=area,
-            with_probes=True, declared=technology,
-        )  # fmt: skip
         counts: Counter[CoverageClass] = Counter()
-        for row in rows:
+        for row in (r for r in every if r.op == op):
             cls = classify(as_hex_stats(row), standard)
             counts[cls] += 1
             if cls in wanted:

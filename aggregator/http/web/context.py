@@ -10,20 +10,17 @@ on the first page view.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from giamsat.aggregator.compliance import (
     CoverageStandard,
     Operator,
     Standard,
-    load_coverage,
+    gaps,
     load_operators,
     load_standards,
 )
 from giamsat.aggregator.settings import Settings
-from giamsat.contract.config import ConfigError, read_toml
 from giamsat.maps.classify import CoverageStandard as MapStandard
-from giamsat.maps.classify import SignalThresholds
 from giamsat.maps.render import TileSource
 
 
@@ -47,20 +44,7 @@ class WebContext:
 
     def map_standard(self) -> MapStandard:
         """The maps package's classification rules with the configured RSRP thresholds."""
-        signal = {
-            name: SignalThresholds(covered_dbm=rule.covered_dbm, dead_dbm=rule.dead_dbm)
-            for name, rule in self.coverage.rules.items()
-        }
-        return MapStandard(signal=signal)
-
-
-def find_coverage(directory: Path) -> Path:
-    """The one ``kind = "coverage"`` file among the standards; none or two is an error."""
-    found = [p for p in sorted(directory.glob("*.toml")) if read_toml(p).get("kind") == "coverage"]
-    if len(found) != 1:
-        names = ", ".join(p.name for p in found) or "none"
-        raise ConfigError(directory, "kind", f'need exactly one "coverage" file, found {names}')
-    return found[0]
+        return gaps.map_standard(self.coverage)
 
 
 def load_context(settings: Settings, tiles: TileSource | None, pseudonym_key: bytes) -> WebContext:
@@ -68,7 +52,7 @@ def load_context(settings: Settings, tiles: TileSource | None, pseudonym_key: by
     return WebContext(
         standards=load_standards(compliance.standards_dir),
         operators=load_operators(compliance.operators_file),
-        coverage=load_coverage(find_coverage(Path(compliance.standards_dir))),
+        coverage=gaps.coverage_in(compliance.standards_dir),
         tiles=tiles,
         pseudonym_key=pseudonym_key,
     )

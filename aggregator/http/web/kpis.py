@@ -18,41 +18,13 @@ operator that served nothing at all in the period, for every technology.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from giamsat.aggregator.aggregates.histogram import RSRP_EDGES_DBM, count_at_least
 from giamsat.aggregator.aggregates.samples import NO_TECH
 from giamsat.aggregator.compliance.coverage import CoverageStandard
-
-
-def hist_median(hist: Sequence[int], edges: Sequence[float]) -> float | None:
-    """The lower median of the values counted in ``hist``; ``None`` when it is empty."""
-    if len(hist) != len(edges) + 1:
-        raise ValueError(f"histogram has {len(hist)} bins, edges need {len(edges) + 1}")
-    total = sum(hist)
-    if total == 0:
-        return None
-    rank = (total + 1) // 2
-    below = 0
-    for index, count in enumerate(hist):
-        if below + count >= rank:
-            if index == 0:
-                return float(edges[0])
-            if index == len(edges):
-                return float(edges[-1])
-            low, high = edges[index - 1], edges[index]
-            # (rank - below - 0.5) / count is strictly inside (0, 1): never on an edge.
-            return round(low + (high - low) * (rank - below - 0.5) / count, 3)
-        below += count
-    raise AssertionError("unreachable: the rank is within the total")
-
-
-def attributed_families(
-    served: Mapping[str, set[str]], op: str, all_families: Iterable[str]
-) -> set[str]:
-    """The coverage technologies an operator's no-technology samples count for."""
-    return served.get(op) or set(all_families)
+from giamsat.aggregator.store.hexes import attributed_families
 
 
 @dataclass(frozen=True)
