@@ -6,8 +6,10 @@ force, and again by ``recount`` for records stored before a declaration.
 """
 
 import dataclasses
+import hashlib
 import json
 import re
+import zipfile
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -26,9 +28,10 @@ from giamsat.aggregator.compliance import (
     load_standards,
     national,
 )
-from giamsat.aggregator.compliance.assess import scope_for
-from giamsat.aggregator.compliance.declared import within_declared
+from giamsat.aggregator.compliance.assess import rollups_for, scope_for
+from giamsat.aggregator.compliance.declared import with_zone_speeds, within_declared
 from giamsat.aggregator.compliance.standards import load_standard
+from giamsat.aggregator.evidence import verify
 from giamsat.aggregator.ingest import validate
 from giamsat.aggregator.settings import PROJECT_CONFIG
 from giamsat.aggregator.store import daily, declarations, probes
@@ -271,3 +274,82 @@ def test_coverage_import_recounts_and_recount_is_one_command(db_dsn, tmp_path):
                     "October", check=False)  # fmt: skip
     assert wrong.returncode == 2 and "--since: October: must be a date" in wrong.stderr
     assert "Traceback" not in wrong.stderr
+
+
+def test_a_declared_zone_is_judged_with_its_own_declared_speeds(db_dsn, tmp_path):
+    """QCVN 81 §2.1.5 per service area: the town's mean speeds against the town's Vd and Vu."""
+    signed, keys = _fleet()
+    _ingest(db_dsn, signed, keys)
+    features = [
+        {"type": "Feature", "properties": {"name": zone, **speeds},
+         "geometry": {"type": "Polygon", "coordinates": [ring]}}
+        for zone, ring, speeds in (
+            ("Thành phố", TOWN, {"vd": "2.5", "vu": "0.5", "vdmin": "2.5"}),
+            ("Đồi", HILLS, {"vdmin": "0.256"}),
+        )
+    ]  # fmt: skip
+    path = tmp_path / "viettel-4g.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    config = tmp_path / "aggregator.toml"
+    config.write_text(f'[database]\ndsn = "{db_dsn}"\n[state]\ndir = "{tmp_path / "state"}"\n')
+    done = run_cli(
+        "giamsat", "coverage", "import", "--config", str(config), "--operator", "Viettel",
+        "--technology", "4G", "--valid-from", "2026-09-01", str(path),
+    )  # fmt: skip
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    town = declarations.zone_id(sha, 0)
+    assert f"--area {town}  Thành phố (vd 2.5, vdmin 2.5, vu 0.5;" in done.stdout
+
+    with psycopg.connect(db_dsn, autocommit=True) as conn:
+        national.clear_memo()
+        table = national.national_table(
+            conn, [QCVN81], [OPERATORS["Viettel"], OPERATORS["MobiFone"]], PERIOD,
+            areas=[(town, "Viettel 4G: Thành phố")],
+        )  # fmt: skip
+        zone = declarations.zone_area(conn, town)
+        rows = rollups_for(conn, QCVN81, "Viettel", town, PERIOD)
+        scope = scope_for(conn, QCVN81, "Viettel", town, PERIOD)
+    assert zone is not None and zone.name == "Viettel 4G: Thành phố"
+    viettel, mobifone = (a for _, a in table)
+    assert viettel.kpi("dl_mean").limit == 2.5 and viettel.kpi("ul_mean").limit == 0.5
+    # Another operator in the same polygon keeps its own declared speeds.
+    assert mobifone.kpi("dl_mean").limit == OPERATORS["MobiFone"].declared["4G"]["vd"]
+    judged = with_zone_speeds(OPERATORS["Viettel"], "4G", zone.zone.speeds)
+    expected = evaluate(
+        QCVN81, judged, rows, area="Viettel 4G: Thành phố", period=PERIOD, scope=scope
+    )
+    assert viettel == expected and viettel.kpi("dl_mean").samples > 0
+
+    shown = run_cli(
+        "giamsat", "compliance", "--config", str(config), "--standard", QCVN81.id,
+        "--operator", "Viettel", "--area", town, "--from", "2026-10-01", "--to", "2026-10-31",
+    )  # fmt: skip
+    assert "Viettel 4G: Thành phố" in shown.stdout
+    assert any(line.startswith("dl_mean ") and ">= 2.5 Mbit/s" in line
+               for line in shown.stdout.splitlines())  # fmt: skip
+
+    # The evidence bundle of the zone judges it the same way, and verifies offline.
+    out = tmp_path / "zone.zip"
+    run_cli(
+        "giamsat", "evidence", "build", "--config", str(config), "--standard", QCVN81.id,
+        "--operator", "Viettel", "--area", town, "--from", "2026-10-01", "--to", "2026-10-31",
+        "--out", str(out), "--key-dir", str(tmp_path / "key"), "--no-picture",
+        timeout=300,
+    )  # fmt: skip
+    verdict = json.loads(zipfile.ZipFile(out).read("verdict.json"))
+    limits = {k["kpi_id"]: k["limit"] for k in verdict["kpis"]}
+    assert (limits["dl_mean"], limits["ul_mean"]) == (2.5, 0.5)
+    assert verify.verify_bundle(out).ok
+
+    for area, said in (
+        ("zone:123:0", "a zone is zone:<SHA-256, 8+ hex digits>:<number>"),
+        ("zone:00000000:0", "no declaration with SHA-256 starting 00000000"),
+        (declarations.zone_id(sha, 7), f"declaration {sha[:12]} has no zone 7"),
+    ):
+        bad = run_cli(
+            "giamsat", "compliance", "--config", str(config), "--standard", QCVN81.id,
+            "--operator", "Viettel", "--area", area, "--from", "2026-10-01", "--to",
+            "2026-10-31", check=False,
+        )  # fmt: skip
+        assert bad.returncode == 2 and said in bad.stderr, bad.stderr
+        assert "Traceback" not in bad.stderr

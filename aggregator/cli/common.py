@@ -104,13 +104,18 @@ def assess_area(
     area: str,
     period: Period,
 ) -> Assessment:
-    """The verdicts on an ``--area`` (area id, H3 cell, ``probe:<id>`` or ``all``).
+    """The verdicts on an ``--area``: an id, H3 cell, ``zone:<sha>:<n>``, ``probe:<id>``, ``all``.
 
-    An area id is shown by its name, as verdicts and cases name areas.
+    An area id is shown by its name, as verdicts and cases name areas; a
+    declared zone by its operator, technology and name.
     """
     from giamsat.aggregator.compliance import assess
+    from giamsat.aggregator.store.declarations import zone_area
 
+    zone = zone_area(conn, area)
     name = conn.execute("SELECT name FROM areas WHERE id = %s", (area,)).fetchone()
+    if zone is not None:
+        name = (zone.name,)
     return assess.assess(
         conn, standard, operator, areas.resolve(conn, area), period,
         area_name=name[0] if name else area,

@@ -27,7 +27,10 @@ def register(subparsers: Subparsers) -> None:
     parser.add_argument("--standard", required=True, help="e.g. QCVN-126:2021/BTTTT")
     parser.add_argument("--operator", required=True, help="e.g. Viettel")
     parser.add_argument(
-        "--area", default="all", help="area id, an H3 cell, probe:<id> (its village), or all"
+        "--area",
+        default="all",
+        help="area id, an H3 cell, zone:<sha>:<n> (a declared zone, with its own Vd/Vu),"
+        " probe:<id> (its village), or all",
     )
     add_period(parser, first="first day, YYYY-MM-DD", last="last day, YYYY-MM-DD")
     parser.add_argument("--format", choices=("table", "json", "csv"), default="table")

@@ -125,7 +125,10 @@ def register(subparsers: Subparsers) -> None:
     )  # fmt: skip
     build.add_argument("--standard", required=True, help="e.g. QCVN-126:2021/BTTTT")
     build.add_argument("--operator", required=True, help="e.g. Viettel")
-    build.add_argument("--area", default="all", help="area id, an H3 cell, or all (default)")
+    build.add_argument(
+        "--area", default="all",
+        help="area id, an H3 cell, zone:<sha>:<n> (a declared zone), or all (default)",
+    )  # fmt: skip
     add_period(build, first="first day, YYYY-MM-DD", last="last day, YYYY-MM-DD")
     build.add_argument("--out", required=True, help="the bundle to write, e.g. bundle.zip")
     build.add_argument(

@@ -21,7 +21,11 @@ from giamsat.aggregator.aggregates.samples import NO_TECH
 from giamsat.aggregator.compliance import Assessment, Operator, Period, Rollup, Scope, Standard
 from giamsat.aggregator.compliance.declared import scope_of
 from giamsat.aggregator.compliance.national import national_table, period_range
-from giamsat.aggregator.store.declarations import declarations_between
+from giamsat.aggregator.store.declarations import (
+    declarations_between,
+    parse_zone_id,
+    zone_area,
+)
 from giamsat.contract.timezone import VIETNAM_TZ
 
 _HISTS = [c for c in COLUMNS if c.endswith("_hist")]
@@ -53,6 +57,11 @@ def _where(area: str, *, outside: bool = False) -> tuple[str, str]:
     """
     if area == "all":
         join = ""
+    elif parse_zone_id(area) is not None:
+        join = (
+            "JOIN declaration_cells a ON a.h3 = r.h3"
+            " AND a.declaration = %(zone_sha)s AND a.zone = %(zone)s"
+        )
     elif _is_cell(area):
         join = "JOIN (SELECT %(area)s::text AS h3) a ON a.h3 = r.h3"
     else:
@@ -105,7 +114,7 @@ def rollups_for(
     Only rows the verdict counts: inside the operator's declared service
     area on each row's day (see :func:`scope_for` for the rest).
     """
-    params = _params(standard, operator, area, period)
+    params = _params(conn, standard, operator, area, period)
     with conn.cursor(row_factory=dict_row) as cur:
         rows = {
             (r["day"], *(r[c] for c in _GROUP)): r
@@ -121,9 +130,14 @@ def rollups_for(
     return list(_as_rollups(rows.values(), area))
 
 
-def _params(standard: Standard, operator: str, area: str, period: Period) -> dict[str, Any]:
+def _params(
+    conn: psycopg.Connection, standard: Standard, operator: str, area: str, period: Period
+) -> dict[str, Any]:
     start, end = period_bounds(period)
+    zone = zone_area(conn, area)
     return {
+        "zone_sha": None if zone is None else zone.sha256,
+        "zone": None if zone is None else zone.zone.index,
         "op": operator,
         "techs": [*standard.record_techs, NO_TECH],
         "technology": standard.technology,
@@ -138,7 +152,7 @@ def scope_for(
 ) -> Scope:
     """What :func:`rollups_for` counted: the declarations in force and the samples left out."""
     join, where = _where(area, outside=True)
-    params = _params(standard, operator, area, period)
+    params = _params(conn, standard, operator, area, period)
     row = conn.execute(
         f"SELECT coalesce(sum(r.records), 0) FROM rollups r {join} {where}", params
     ).fetchone()

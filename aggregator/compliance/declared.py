@@ -13,15 +13,18 @@ verifier); :mod:`.national` and :mod:`.assess` apply the same rule in SQL.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import date, timedelta
+from decimal import Decimal
 
 from giamsat.aggregator.aggregates.rollup import Rollup
 from giamsat.aggregator.aggregates.samples import NO_TECH
 from giamsat.aggregator.compliance.clusters import Period, local_day
+from giamsat.aggregator.compliance.operators import Operator
 from giamsat.aggregator.compliance.standards import Standard
 from giamsat.aggregator.compliance.verdicts import Scope
-from giamsat.aggregator.store.declarations import DeclaredArea, InForce
+from giamsat.aggregator.store.declarations import DeclaredArea, InForce, parse_zone_id
 
 
 def scope_of(declared: Sequence[InForce | DeclaredArea], period: Period, outside: int) -> Scope:
@@ -62,3 +65,37 @@ def within_declared(
         else:
             outside += row.records
     return kept, scope_of(declared, period, outside)
+
+
+def with_zone_speeds(
+    operator: Operator, technology: str, speeds: Mapping[str, Decimal]
+) -> Operator:
+    """``operator`` with the Vd and Vu a declared zone gives for ``technology``.
+
+    QCVN 81 §2.1.5 judges the mean speeds per declared service area, against
+    the speeds declared for it; a zone that gives none keeps the operator's.
+    """
+    own = {k: float(v) for k, v in speeds.items() if k in ("vd", "vu")}
+    if not own:
+        return operator
+    declared = {**operator.declared, technology: {**operator.declared.get(technology, {}), **own}}
+    return replace(operator, declared=declared)
+
+
+def zone_operator(
+    operator: Operator, standard: Standard, area: str, declared: Sequence[DeclaredArea]
+) -> Operator:
+    """The operator as judged in ``area``: with the zone's Vd and Vu when the area is a
+    zone (``zone:<sha>:<n>``) of one of its ``declared`` areas for the standard's technology.
+    """
+    parsed = parse_zone_id(area)
+    if parsed is None:
+        return operator
+    prefix, index = parsed
+    for d in declared:
+        mine = (d.operator, d.technology) == (operator.name, standard.technology)
+        if mine and d.sha256.startswith(prefix):
+            for zone in d.zones:
+                if zone.index == index:
+                    return with_zone_speeds(operator, d.technology, zone.speeds)
+    return operator

@@ -59,7 +59,7 @@ from giamsat.aggregator.aggregates.histogram import (
 from giamsat.aggregator.aggregates.rollup import LOCAL_HOURS
 from giamsat.aggregator.aggregates.samples import NO_TECH, UNKNOWN
 from giamsat.aggregator.compliance import Assessment, KpiVerdict, Operator, Period, Standard
-from giamsat.aggregator.compliance.declared import scope_of
+from giamsat.aggregator.compliance.declared import scope_of, with_zone_speeds
 from giamsat.aggregator.compliance.sampling import check_sampling
 from giamsat.aggregator.compliance.standards import Kpi, SamplingRules
 from giamsat.aggregator.compliance.stats import (
@@ -72,7 +72,7 @@ from giamsat.aggregator.compliance.stats import (
 )
 from giamsat.aggregator.compliance.verdicts import Scope, assessment, kpi_verdict
 from giamsat.aggregator.store.daily import KEYS, Field, copy_out, day_bounds, watermark
-from giamsat.aggregator.store.declarations import declarations_between
+from giamsat.aggregator.store.declarations import declarations_between, zone_area
 from giamsat.contract.schema import ENVIRONMENTS
 from giamsat.contract.timezone import VIETNAM_TZ_NAME
 
@@ -598,7 +598,9 @@ def national_table(
     """(area id, assessment) for every standard × area × operator, in that nesting order.
 
     ``areas`` is a list of (id, display name); an id is a stored area, an H3
-    cell, or ``"all"`` (every rollup, wherever it is). By default it is every
+    cell, a declared zone (``zone:<SHA-256 prefix>:<zone>``, judged for its
+    operator with the Vd and Vu it declares), or ``"all"`` (every rollup,
+    wherever it is). By default it is every
     stored area of ``level``, by name. Each assessment equals
     ``evaluate(standard, operator, rows, area=name, period=period)`` on the
     area's day-level rows (see the module docstring for why exactly).
@@ -622,8 +624,15 @@ def national_table(
     n_ops, n_areas = len(operators), len(areas)
     groups = n_areas * n_ops
     ordinal = {i + 1: area for i, (area, _) in enumerate(areas)}
-    ids = [(a, aid) for a, aid in ordinal.items() if aid != ALL and not h3.is_valid_cell(aid)]
+    # A declared zone is judged as its cells, with its own declared speeds.
+    zones = {a: z for a, aid in ordinal.items() if (z := zone_area(conn, aid)) is not None}
+    ids = [
+        (a, aid)
+        for a, aid in ordinal.items()
+        if aid != ALL and a not in zones and not h3.is_valid_cell(aid)
+    ]
     cells = [(a, aid) for a, aid in ordinal.items() if aid != ALL and h3.is_valid_cell(aid)]
+    cells += [(a, cell) for a, zone in zones.items() for cell in sorted(zone.zone.cells)]
     whole = [a for a, aid in ordinal.items() if aid == ALL]
     base = {
         "start": start,
@@ -653,8 +662,13 @@ def national_table(
             conn, [op.name for op in operators], standard.technology, period.start, period.end
         )
         for a, (area_id, name) in enumerate(areas):
-            for o, operator in enumerate(operators):
+            zone = zones.get(a + 1)
+            for o, judged in enumerate(operators):
                 g = a * n_ops + o
+                operator = judged
+                in_force = {d.sha256 for d in declared.get(judged.name, [])}
+                if zone and zone.sha256 in in_force and zone.technology == standard.technology:
+                    operator = with_zone_speeds(judged, zone.technology, zone.zone.speeds)
                 scope = scope_of(declared.get(operator.name, []), period, int(part.outside[g]))
                 verdicts = [
                     _kpi_verdict(standard, operator, kpi, part.data[g][j],

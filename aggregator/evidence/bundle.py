@@ -25,13 +25,15 @@ import psycopg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from giamsat.aggregator.compliance import Operator, Period, Standard, load_operators, load_standards
+from giamsat.aggregator.compliance.declared import zone_operator
 from giamsat.aggregator.evidence.assemble import BuildResult, assemble
 from giamsat.aggregator.evidence.progress import Progress
 from giamsat.aggregator.evidence.records import AreaSpec, BundleError, ProbeEntry
 from giamsat.aggregator.settings import ComplianceSettings
 from giamsat.aggregator.store import areas
 from giamsat.aggregator.store.columns import H3_RESOLUTION
-from giamsat.aggregator.store.declarations import declared_areas
+from giamsat.aggregator.store.declarations import declared_areas, zone_area
+from giamsat.contract.config import ConfigError
 from giamsat.contract.timezone import VIETNAM_TZ
 
 ALL = "all"
@@ -65,6 +67,12 @@ def period_bounds(period: Period) -> tuple[datetime, datetime]:
 def resolve_area(conn: psycopg.Connection, area: str) -> AreaSpec:
     if area == ALL:
         return AreaSpec(ALL, "Toàn bộ / all areas", None, None)
+    try:
+        zone = zone_area(conn, area)
+    except ConfigError as exc:
+        raise UnknownArea(f"{exc.key}: {exc.reason}") from None
+    if zone is not None:
+        return AreaSpec(zone.id, zone.name, "service_area", frozenset(zone.zone.cells))
     if areas.is_cell(area):
         resolution = h3.get_resolution(area)
         if resolution > H3_RESOLUTION:
@@ -156,6 +164,7 @@ def build_from_database(
         declared = declared_areas(
             conn, operator.name, standard.technology, period.start, period.end, spec.cells
         )
+        operator = zone_operator(operator, standard, spec.id, declared)
         stage.done(f"{total:,} records of {len(probes)} probes in {spec.id}")
         return assemble(
             out,

@@ -66,7 +66,7 @@ from giamsat.aggregator.compliance import (
     load_operators,
     load_standard,
 )
-from giamsat.aggregator.compliance.declared import within_declared
+from giamsat.aggregator.compliance.declared import within_declared, zone_operator
 from giamsat.aggregator.compliance.render import to_jsonable
 from giamsat.aggregator.evidence import layout, manifest
 from giamsat.aggregator.evidence.keys import fingerprint
@@ -331,6 +331,9 @@ def _documents(b: _Bundle, result: Verification) -> None:
         b.declared = []
     elif area is not None and b.standard is not None:
         b.declared = _declarations(b, result, area, str(spec.get("operator")), b.standard)
+        if b.declared is not None and b.operator is not None:
+            # A declared zone judged as an area: its own Vd and Vu (QCVN 81 §2.1.5).
+            b.operator = zone_operator(b.operator, b.standard, area.id, b.declared)
 
     verdict = _json(b, result, layout.VERDICT)
     if isinstance(verdict, dict):

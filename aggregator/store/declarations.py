@@ -347,12 +347,18 @@ class DeclaredArea:
         return {cell: zone for zone in self.zones for cell in zone.cells}
 
 
+def _as_written(value: Any) -> Decimal:
+    """A stored speed (numeric(9, 3): 2.500) as declared (2.5; 16, not 16.000 or 1.6E+1)."""
+    speed = Decimal(value)
+    return speed.quantize(Decimal(1)) if speed == speed.to_integral() else speed.normalize()
+
+
 def _zones(rows: Iterable[tuple[int, str, Any, Any, Any, str]]) -> tuple[Zone, ...]:
     """Zones from (zone, name, vd, vu, vdmin, h3) rows."""
     cells: dict[int, set[str]] = {}
     heads: dict[int, tuple[str, dict[str, Decimal]]] = {}
     for index, name, *speeds, cell in rows:
-        declared = {k: Decimal(v) for k, v in zip(SPEEDS, speeds, strict=True) if v is not None}
+        declared = {k: _as_written(v) for k, v in zip(SPEEDS, speeds, strict=True) if v is not None}
         heads.setdefault(index, (name, declared))
         cells.setdefault(index, set()).add(cell)
     return tuple(Zone(i, heads[i][0], heads[i][1], frozenset(cells[i])) for i in sorted(heads))
@@ -530,3 +536,56 @@ WHERE u.hour = v.hour AND u.h3 = v.h3 AND u.op = v.op AND u.tech = v.tech
 """
     with conn.transaction():
         return conn.execute(sql, params).rowcount
+
+
+# A declared zone judged on its own, as an area: "zone:<first 12 of SHA-256>:<zone>".
+ZONE_PREFIX = "zone:"
+
+
+def zone_id(sha256: str, zone: int) -> str:
+    """The area id of one zone of a declaration (for ``--area`` and the national table)."""
+    return f"{ZONE_PREFIX}{sha256[:12]}:{zone}"
+
+
+def parse_zone_id(area: str) -> tuple[str, int] | None:
+    """(SHA-256 prefix, zone) of a zone area id; None for any other area id."""
+    if not area.startswith(ZONE_PREFIX):
+        return None
+    prefix, _, zone = area.removeprefix(ZONE_PREFIX).partition(":")
+    if len(prefix) < 8 or not all(c in "0123456789abcdef" for c in prefix) or not zone.isdigit():
+        raise ConfigError("--area", area, "a zone is zone:<SHA-256, 8+ hex digits>:<number>")
+    return prefix, int(zone)
+
+
+@dataclass(frozen=True)
+class ZoneArea:
+    """One zone of a declaration, judged as an area with its own declared speeds."""
+
+    id: str
+    name: str
+    sha256: str
+    operator: str
+    technology: str
+    zone: Zone
+
+
+def zone_area(conn: psycopg.Connection, area: str) -> ZoneArea | None:
+    """The zone an area id names; None when it is not a zone id; ConfigError when none is stored."""
+    parsed = parse_zone_id(area)
+    if parsed is None:
+        return None
+    prefix, index = parsed
+    heads = conn.execute(
+        "SELECT sha256, operator, technology FROM declarations WHERE sha256 LIKE %s",
+        (prefix + "%",),
+    ).fetchall()
+    if len(heads) != 1:
+        found = "no declaration" if not heads else f"{len(heads)} declarations"
+        raise ConfigError("--area", area, f"{found} with SHA-256 starting {prefix}")
+    sha256, operator, technology = heads[0]
+    rows = conn.execute(_ZONE_ROWS + " WHERE c.declaration = %s AND c.zone = %s", (sha256, index))
+    zones = _zones(rows.fetchall())
+    if not zones:
+        raise ConfigError("--area", area, f"declaration {sha256[:12]} has no zone {index}")
+    name = f"{operator} {technology}: {zones[0].name}"
+    return ZoneArea(zone_id(sha256, index), name, sha256, operator, technology, zones[0])
