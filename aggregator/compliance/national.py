@@ -180,22 +180,24 @@ def _row_columns(standard: Standard, prefix: str, cumulative: bool) -> str:
     return ", ".join(columns)
 
 
-# Where a row of the table stands against the operator's declared service area.
-INSIDE, UNDECLARED, OUTSIDE = 0, 1, 2
-_SCOPE_SQL = f"""decl AS (
+# The declarations in force in the period, and those of their cells that occur in
+# it: a row is in scope unless a declaration of its operator is in force on its
+# day and its cell is not one of that declaration's. Both sets are small (a few
+# declarations; the distinct cells of the period), so rows join them by hash
+# rather than probing declaration_cells once per row.
+_SCOPE_SQL = """decl AS (
     SELECT sha256, operator, valid_from, coalesce(valid_to, 'infinity'::date) AS valid_to
     FROM declarations
     WHERE technology = %(technology)s AND operator = ANY(%(ops)s)
       AND valid_from <= %(last)s AND (valid_to IS NULL OR valid_to >= %(first)s)
 ),
-scoped AS (
-    SELECT u.day, u.h3, u.op,
-           CASE WHEN dd.sha256 IS NULL THEN {UNDECLARED}
-                WHEN dc.h3 IS NULL THEN {OUTSIDE} ELSE {INSIDE} END AS scope
-    FROM (SELECT DISTINCT day, h3, op FROM src) u
-    LEFT JOIN decl dd ON dd.operator = u.op AND u.day BETWEEN dd.valid_from AND dd.valid_to
-    LEFT JOIN declaration_cells dc ON dc.declaration = dd.sha256 AND dc.h3 = u.h3
+dcell AS (
+    SELECT dc.declaration, dc.h3
+    FROM (SELECT DISTINCT h3 FROM src) u JOIN declaration_cells dc ON dc.h3 = u.h3
+    WHERE dc.declaration IN (SELECT sha256 FROM decl)
 )"""
+_IN_SCOPE = "(dd.sha256 IS NULL OR x.h3 IS NOT NULL)"
+_OUTSIDE = "(dd.sha256 IS NOT NULL AND x.h3 IS NULL)"
 
 
 def _query(standard: Standard, mapped: bool) -> str:
@@ -214,8 +216,7 @@ def _query(standard: Standard, mapped: bool) -> str:
     same_key = " AND ".join(f"c.{k} = d.{k}" for k in KEYS)
     hourly_key = " AND ".join(f"r.{k} = c.{k}" for k in KEYS)
     sums = ", ".join(
-        f"coalesce(sum(s.{name}) FILTER (WHERE x.scope < {OUTSIDE}), 0)"
-        for name in _column_names(standard)
+        f"coalesce(sum(s.{name}) FILTER (WHERE {_IN_SCOPE}), 0)" for name in _column_names(standard)
     )
     if mapped:
         area_map = """, area_map AS (
@@ -255,10 +256,11 @@ src AS (
 {_SCOPE_SQL}
 SELECT GROUPING(s.probe)::int, m.a::int, o.o::int,
        (coalesce(array_position(%(envs)s::text[], s.env), 0) - 1)::int,
-       coalesce(sum(s.recs) FILTER (WHERE x.scope = {OUTSIDE}), 0), {sums}
+       coalesce(sum(s.recs) FILTER (WHERE {_OUTSIDE}), 0), {sums}
 FROM src s {join}
 JOIN unnest(%(ops)s::text[]) WITH ORDINALITY AS o(name, o) ON o.name = s.op
-LEFT JOIN scoped x ON x.h3 = s.h3 AND x.op = s.op AND x.day = s.day
+LEFT JOIN decl dd ON dd.operator = s.op AND s.day >= dd.valid_from AND s.day <= dd.valid_to
+LEFT JOIN dcell x ON x.declaration = dd.sha256 AND x.h3 = s.h3
 GROUP BY GROUPING SETS ((m.a, o.o, s.probe, s.day), (m.a, o.o, s.env))
 ORDER BY 1, 2, 3, s.probe COLLATE "C", s.day
 """
