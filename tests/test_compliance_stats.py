@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from giamsat.aggregator.aggregates.rollup import build_rollups
+from giamsat.aggregator.aggregates.samples import Sample
 from giamsat.aggregator.compliance.clusters import Period
 from giamsat.aggregator.compliance.operators import load_operators
 from giamsat.aggregator.compliance.standards import load_standard
@@ -21,10 +24,12 @@ from giamsat.aggregator.compliance.stats import (
     wilson_interval,
 )
 from giamsat.aggregator.compliance.verdicts import evaluate
+from giamsat.contract.timezone import VIETNAM_TZ
 from tests.support.truth import Truth, generate
 
 CONFIG = Path(__file__).resolve().parent.parent / "config"
 QCVN_126 = load_standard(CONFIG / "standards" / "qcvn-126-2021.toml")
+QCVN_81 = load_standard(CONFIG / "standards" / "qcvn-81-2019.toml")
 VIETTEL = load_operators(CONFIG / "operators.toml")["Viettel"]
 OCTOBER = Period(date(2026, 10, 1), date(2026, 10, 31))
 
@@ -120,4 +125,74 @@ def test_dropped_transfer_intervals_cover_the_truth_in_at_least_90_percent_of_20
         ).kpi("dropped_transfer")
         assert verdict.samples > 8 * 5 * 20  # downloads and uploads
         hits += verdict.ci_low <= 100 * true_dropped <= verdict.ci_high
+    assert hits >= 0.9 * runs, f"Wilson covered the truth in {hits}/{runs}"
+
+
+ENVS = ("indoor", "outdoor_fixed", "outdoor_mobile")
+
+
+def _clustered_samples(
+    seed: int, share: float, make: Callable[[bool, dict[str, Any]], dict[str, Any]]
+) -> list[Sample]:
+    """8 probes x 5 days x 20 samples; each probe-day meets the threshold with its own
+    probability (the true share plus a day effect, sd 0.03), as field data cluster."""
+    rng = np.random.default_rng(seed)
+    samples = []
+    for p in range(8):
+        for d in range(5):
+            day_share = float(np.clip(share + rng.normal(0.0, 0.03), 0.0, 1.0))
+            start = datetime(2026, 10, 1 + d, 8, tzinfo=VIETNAM_TZ)
+            for i in range(20):
+                row = {
+                    "t": start + timedelta(seconds=120 * i), "probe": f"p{p}", "op": "Viettel",
+                    "env": ENVS[p % 3], "h3": "8841b1b4c1fffff", "service": True,
+                }  # fmt: skip
+                samples.append(Sample.from_dict(make(bool(rng.random() < day_share), row)))
+    return samples
+
+
+def test_nr_leg_radio_availability_intervals_cover_the_truth_in_90_percent_of_200_runs() -> None:
+    """5G radio availability from the NR leg of NR-NSA records; the LTE anchor is always strong,
+    so reading it instead would put every interval at 100 % and miss the truth."""
+    standard = replace(QCVN_126, kpis=(QCVN_126.kpi("radio_availability"),))
+    threshold = QCVN_126.kpi("radio_availability").threshold
+    assert threshold is not None
+    true_share = 0.9
+
+    def nsa(meets: bool, row: dict[str, Any]) -> dict[str, Any]:
+        leg = threshold + 3.0 if meets else threshold - 0.5  # just below: counts against
+        return {**row, "tech": "NR-NSA", "rsrp_dbm": -85.0, "nr_rsrp_dbm": leg}
+
+    hits = 0
+    runs = 200
+    for seed in range(runs):
+        rows = build_rollups(_clustered_samples(30_000 + seed, true_share, nsa))
+        verdict = evaluate(standard, VIETTEL, rows, area="A", period=OCTOBER).kpi(
+            "radio_availability"
+        )
+        assert verdict.samples == 8 * 5 * 20
+        hits += verdict.ci_low <= 100 * true_share <= verdict.ci_high
+    assert hits >= 0.9 * runs, f"Wilson covered the truth in {hits}/{runs}"
+
+
+def test_vdmin_share_intervals_cover_the_truth_in_90_percent_of_200_runs() -> None:
+    """QCVN 81 §2.1.5: downloads at exactly Vdmin (2.5) meet it, a kilobit below do not."""
+    standard = replace(QCVN_81, kpis=(QCVN_81.kpi("dl_share_vdmin"),))
+    true_share = 0.85
+
+    def lte(meets: bool, row: dict[str, Any]) -> dict[str, Any]:
+        return {**row, "tech": "LTE", "dl_mbps": 2.5 if meets else 2.499}
+
+    hits = 0
+    runs = 200
+    for seed in range(runs):
+        samples = [
+            replace(s, dl_vdmin_mbps=2.5)
+            for s in _clustered_samples(40_000 + seed, true_share, lte)
+        ]
+        verdict = evaluate(standard, VIETTEL, build_rollups(samples), area="A", period=OCTOBER).kpi(
+            "dl_share_vdmin"
+        )
+        assert verdict.samples == 8 * 5 * 20
+        hits += verdict.ci_low <= 100 * true_share <= verdict.ci_high
     assert hits >= 0.9 * runs, f"Wilson covered the truth in {hits}/{runs}"

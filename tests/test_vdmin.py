@@ -192,6 +192,7 @@ def _columns(signed: dict) -> dict:
         "tech": signed["net"]["tech"], "env": signed["loc"]["env"],
         "h3": h3.latlng_to_cell(signed["loc"]["lat"], signed["loc"]["lon"], 8),
         "service": signed["net"]["service"], "dl_mbps": (signed.get("dl") or {}).get("mbps"),
+        "ul_mbps": (signed.get("ul") or {}).get("mbps"),
     }  # fmt: skip
 
 
@@ -284,7 +285,7 @@ def test_a_declared_zone_is_judged_with_its_own_declared_speeds(db_dsn, tmp_path
         {"type": "Feature", "properties": {"name": zone, **speeds},
          "geometry": {"type": "Polygon", "coordinates": [ring]}}
         for zone, ring, speeds in (
-            ("Thành phố", TOWN, {"vd": "2.5", "vu": "0.5", "vdmin": "2.5"}),
+            ("Thành phố", TOWN, {"vd": "16", "vu": "0.5", "vdmin": "2.5"}),
             ("Đồi", HILLS, {"vdmin": "0.256"}),
         )
     ]  # fmt: skip
@@ -298,7 +299,7 @@ def test_a_declared_zone_is_judged_with_its_own_declared_speeds(db_dsn, tmp_path
     )  # fmt: skip
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     town = declarations.zone_id(sha, 0)
-    assert f"--area {town}  Thành phố (vd 2.5, vdmin 2.5, vu 0.5;" in done.stdout
+    assert f"--area {town}  Thành phố (vd 16, vdmin 2.5, vu 0.5;" in done.stdout
 
     with psycopg.connect(db_dsn, autocommit=True) as conn:
         national.clear_memo()
@@ -311,7 +312,7 @@ def test_a_declared_zone_is_judged_with_its_own_declared_speeds(db_dsn, tmp_path
         scope = scope_for(conn, QCVN81, "Viettel", town, PERIOD)
     assert zone is not None and zone.name == "Viettel 4G: Thành phố"
     viettel, mobifone = (a for _, a in table)
-    assert viettel.kpi("dl_mean").limit == 2.5 and viettel.kpi("ul_mean").limit == 0.5
+    assert viettel.kpi("dl_mean").limit == 16.0 and viettel.kpi("ul_mean").limit == 0.5
     # Another operator in the same polygon keeps its own declared speeds.
     assert mobifone.kpi("dl_mean").limit == OPERATORS["MobiFone"].declared["4G"]["vd"]
     judged = with_zone_speeds(OPERATORS["Viettel"], "4G", zone.zone.speeds)
@@ -319,13 +320,35 @@ def test_a_declared_zone_is_judged_with_its_own_declared_speeds(db_dsn, tmp_path
         QCVN81, judged, rows, area="Viettel 4G: Thành phố", period=PERIOD, scope=scope
     )
     assert viettel == expected and viettel.kpi("dl_mean").samples > 0
+    # Checked against the raw records: Vd 16 and Vdmin 2.5 judged exactly.
+    with psycopg.connect(db_dsn, autocommit=True) as conn:
+        declared = declarations.declared_areas(conn, "Viettel", "4G", PERIOD.start, PERIOD.end)
+    raw = [Sample.from_dict(_columns(r)) for r in signed]
+    in_zone = [x for x in raw if x.h3 in zone.zone.cells]
+    rows, raw_scope = within_declared(
+        build_rollups(declarations.apply_vdmin(in_zone, declared)), declared, QCVN81,
+        "Viettel", PERIOD,
+    )  # fmt: skip
+    from_raw = evaluate(
+        QCVN81, judged, rows, area="Viettel 4G: Thành phố", period=PERIOD, scope=raw_scope
+    )
+    for kpi in ("dl_mean", "ul_mean", "dl_share_vdmin"):
+        a, b = viettel.kpi(kpi), from_raw.kpi(kpi)
+        assert a == b, (kpi, a.samples, b.samples, a.value, b.value)
+    downloads = [x.dl_mbps for x in in_zone if x.dl_mbps is not None]
+    met = sum(d >= 2.5 for d in downloads)
+    share = viettel.kpi("dl_share_vdmin")
+    assert share.samples == len(downloads) and share.value == pytest.approx(
+        100 * met / len(downloads)
+    )
+    assert viettel.kpi("dl_mean").verdict.value in ("FAIL", "AT_RISK")  # about 3 Mbit/s < 16
 
     shown = run_cli(
         "giamsat", "compliance", "--config", str(config), "--standard", QCVN81.id,
         "--operator", "Viettel", "--area", town, "--from", "2026-10-01", "--to", "2026-10-31",
     )  # fmt: skip
     assert "Viettel 4G: Thành phố" in shown.stdout
-    assert any(line.startswith("dl_mean ") and ">= 2.5 Mbit/s" in line
+    assert any(line.startswith("dl_mean ") and ">= 16 Mbit/s" in line
                for line in shown.stdout.splitlines())  # fmt: skip
 
     # The evidence bundle of the zone judges it the same way, and verifies offline.
@@ -338,7 +361,7 @@ def test_a_declared_zone_is_judged_with_its_own_declared_speeds(db_dsn, tmp_path
     )  # fmt: skip
     verdict = json.loads(zipfile.ZipFile(out).read("verdict.json"))
     limits = {k["kpi_id"]: k["limit"] for k in verdict["kpis"]}
-    assert (limits["dl_mean"], limits["ul_mean"]) == (2.5, 0.5)
+    assert (limits["dl_mean"], limits["ul_mean"]) == (16.0, 0.5)
     assert verify.verify_bundle(out).ok
 
     for area, said in (
