@@ -8,7 +8,6 @@ again and recomputes the verdict on the records inside them.
 import dataclasses
 import hashlib
 import json
-import subprocess
 from datetime import date
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import h3
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from giamsat.aggregator.compliance import Scope
+from giamsat.aggregator.compliance import Scope, Standard
 from giamsat.aggregator.evidence import layout, manifest, verify
 from giamsat.aggregator.evidence.assemble import assemble, declaration_file_name
 from giamsat.aggregator.settings import PROJECT_CONFIG
@@ -31,6 +30,7 @@ from tests.support.evidence import (
     Fleet,
     fleet,
     members,
+    report_text,
     resign,
     rewrite,
 )
@@ -54,10 +54,16 @@ def _declaration(tmp_path: Path) -> DeclaredArea:
     )  # fmt: skip
 
 
-def _build(out: Path, data: Fleet, key: Ed25519PrivateKey, declared: list[DeclaredArea]) -> Path:
+def _build(
+    out: Path,
+    data: Fleet,
+    key: Ed25519PrivateKey,
+    declared: list[DeclaredArea],
+    standard: Standard = QCVN126,
+) -> Path:
     return assemble(
-        out, standard=QCVN126, operator=OPERATORS["Viettel"],
-        standard_bytes=Path(QCVN126.path).read_bytes(),
+        out, standard=standard, operator=OPERATORS["Viettel"],
+        standard_bytes=Path(standard.path).read_bytes(),
         operators_bytes=(PROJECT_CONFIG / "operators.toml").read_bytes(),
         area=EVERYWHERE, period=PERIOD, probes=data.entries(), records=data.payloads(),
         key=key, map_picture=False, declared=declared,
@@ -102,12 +108,7 @@ def test_the_verdict_counts_records_inside_the_declaration_and_verifies(tmp_path
     assert whole["scope"] == {"declarations": [], "undeclared_days": 31, "outside": 0}
     assert sum(k["samples"] for k in whole["kpis"]) > sum(k["samples"] for k in verdict["kpis"])
 
-    pdf = tmp_path / "report.pdf"
-    pdf.write_bytes(files[layout.REPORT])
-    text = subprocess.run(
-        ["pdftotext", "-enc", "UTF-8", str(pdf), "-"], capture_output=True, check=True
-    ).stdout.decode("utf-8")
-    flat = " ".join(text.split())
+    flat = report_text(files[layout.REPORT], tmp_path)
     assert "Declared service area (Annex B): Judged inside Viettel's declared 5G" in flat
     assert f"{len(outside)} sample(s) outside it not counted" in flat
     assert "Vùng phục vụ đã công bố (Phụ lục B)" in flat
@@ -219,14 +220,7 @@ def test_a_qcvn81_bundle_counts_vdmin_per_zone_and_its_speeds_are_the_files(tmp_
         hashlib.sha256(data).hexdigest(), "Viettel", "4G", date(2026, 9, 1), None, path.name,
         data, tuple(read_zones(path, data)),
     )  # fmt: skip
-    qcvn81 = STANDARDS["QCVN-81:2019/BTTTT"]
-    out = assemble(
-        tmp_path / "b.zip", standard=qcvn81, operator=OPERATORS["Viettel"],
-        standard_bytes=Path(qcvn81.path).read_bytes(),
-        operators_bytes=(PROJECT_CONFIG / "operators.toml").read_bytes(),
-        area=EVERYWHERE, period=PERIOD, probes=lte.entries(), records=lte.payloads(),
-        key=key, map_picture=False, declared=[declared],
-    ).path  # fmt: skip
+    out = _build(tmp_path / "b.zip", lte, key, [declared], STANDARDS["QCVN-81:2019/BTTTT"])
     assert verify.verify_bundle(out).ok
     files = members(out)
     share = next(
@@ -268,12 +262,7 @@ def test_the_bundle_lists_the_declared_hexagons_measured_dead(tmp_path, key):
         assert gap["no_service"] / gap["samples"] >= 0.5 and gap["days"] >= 3
     shares = [g["no_service"] / g["samples"] for g in gaps]
     assert shares == sorted(shares, reverse=True)  # worst first
-    pdf = tmp_path / "report.pdf"
-    pdf.write_bytes(files[layout.REPORT])
-    text = subprocess.run(
-        ["pdftotext", "-enc", "UTF-8", str(pdf), "-"], capture_output=True, check=True
-    ).stdout.decode("utf-8")
-    flat = " ".join(text.split())
+    flat = report_text(files[layout.REPORT], tmp_path)
     assert f"Declared covered, measured dead: {len(gaps)} hexagons" in flat
     assert gaps[0]["h3"] in flat
     # Without a declaration there is nothing the operator declared covered.

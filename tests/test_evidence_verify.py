@@ -33,6 +33,7 @@ from tests.support.evidence import (
     build,
     fleet,
     members,
+    report_text,
     resign,
     rewrite,
     signed_record,
@@ -170,12 +171,7 @@ def test_dropped_transfers_verify_and_unconfirmed_figures_are_marked(tmp_path, a
     assert dropped["ci_low"] <= 20.0 <= dropped["ci_high"]
     assert dropped["unconfirmed"] == QCVN126.kpi("dropped_transfer").unconfirmed
     assert kpis["dl_mean"]["unconfirmed"] is None
-    pdf = tmp_path / "report.pdf"
-    pdf.write_bytes(files[layout.REPORT])
-    text = subprocess.run(
-        ["pdftotext", "-enc", "UTF-8", str(pdf), "-"], capture_output=True, check=True
-    ).stdout.decode("utf-8")
-    flat = " ".join(text.split())
+    flat = report_text(files[layout.REPORT], tmp_path)
     assert "chưa xác nhận / unconfirmed" in flat
     assert "Unconfirmed (dropped_transfer)" in flat and "Unconfirmed (radio_availability)" in flat
     assert "Tỷ lệ truyền tải dữ liệu bị rơi" in flat

@@ -124,9 +124,14 @@ def cmd_import(args: argparse.Namespace) -> int:
         print(f"  {stored.operator} {stored.technology} from {stored.valid_from}", end="")
         print(f" to {stored.valid_to}" if stored.valid_to else " until the next declaration")
         print(f"  {stored.zones} zone(s), {stored.cells} H3 cells, from {stored.file_name}")
-        for zone in declarations.declared_areas(
-            conn, stored.operator, stored.technology, stored.valid_from, stored.valid_from
-        )[-1].zones:
+        [area] = [
+            d
+            for d in declarations.declared_areas(
+                conn, stored.operator, stored.technology, stored.valid_from, stored.valid_from
+            )
+            if d.sha256 == stored.sha256
+        ]
+        for zone in area.zones:
             given = ", ".join(f"{k} {v}" for k, v in sorted(zone.speeds.items())) or "no speeds"
             print(
                 f"  --area {declarations.zone_id(stored.sha256, zone.index)}  {zone.name}"

@@ -36,7 +36,7 @@ from giamsat.aggregator.compliance.coverage import CoverageStandard, load_covera
 from giamsat.aggregator.store import declarations as declared_areas
 from giamsat.aggregator.store import hexes
 from giamsat.aggregator.store.daily import day_bounds
-from giamsat.aggregator.store.declarations import Declaration
+from giamsat.aggregator.store.declarations import InForce
 from giamsat.contract.config import ConfigError, read_toml
 from giamsat.contract.timezone import VIETNAM_TZ
 from giamsat.maps.classify import CoverageClass, SignalThresholds, classify
@@ -99,7 +99,7 @@ class OperatorSummary:
     """What one operator declared in the period and what its declared hexagons measured."""
 
     operator: str
-    declarations: tuple[Declaration, ...]
+    declarations: tuple[InForce, ...]
     declared_hexagons: int
     classes: dict[CoverageClass, int] = field(default_factory=dict)
 
@@ -194,10 +194,6 @@ def as_hex_stats(row: hexes.HexAggregate) -> HexStats:
     )
 
 
-def _in_period(d: Declaration, period: Period) -> bool:
-    return d.valid_from <= period.end and (d.valid_to is None or d.valid_to >= period.start)
-
-
 def area_name(conn: psycopg.Connection, area: str) -> str | None:
     row = conn.execute("SELECT name FROM areas WHERE id = %s", (area,)).fetchone()
     return None if row is None else str(row[0])
@@ -245,14 +241,8 @@ def find_gaps(
     summaries = []
     found: list[tuple[hexes.HexAggregate, CoverageClass]] = []
     ops = list(dict.fromkeys(operators))
-    declared = {
-        op: tuple(
-            d
-            for d in declared_areas.list_declarations(conn, op)
-            if d.technology == technology and _in_period(d, period)
-        )
-        for op in ops
-    }
+    in_force = declared_areas.declarations_between(conn, ops, technology, period.start, period.end)
+    declared = {op: tuple(in_force.get(op, [])) for op in ops}
     # One pass over the rollups for every operator that declared something.
     measured = [op for op in ops if declared[op]]
     every: list[hexes.HexAggregate] = []

@@ -302,6 +302,7 @@ class InForce:
     operator: str
     valid_from: date
     valid_to: date | None
+    file_name: str
 
 
 def declarations_between(
@@ -309,7 +310,7 @@ def declarations_between(
 ) -> dict[str, list[InForce]]:
     """Per operator, its declarations for ``technology`` in force on some day of first..last."""
     rows = conn.execute(
-        "SELECT sha256, operator, valid_from, valid_to FROM declarations"
+        "SELECT sha256, operator, valid_from, valid_to, file_name FROM declarations"
         " WHERE technology = %s AND operator = ANY(%s) AND valid_from <= %s"
         " AND (valid_to IS NULL OR valid_to >= %s) ORDER BY operator, valid_from",
         (technology, operators, last, first),
@@ -429,27 +430,27 @@ def apply_vdmin(samples: Iterable[Sample], declared: Iterable[DeclaredArea]) -> 
 
 
 def with_vdmin(cur: psycopg.Cursor, samples: list[Sample]) -> list[Sample]:
-    """``samples`` (an ingest batch) with their declared Vdmin, read for their cells only."""
+    """``samples`` (an ingest batch) with their declared Vdmin: one query, for their cells only."""
     cells = sorted({s.h3 for s in samples if s.dl_mbps is not None})
     if not cells:
         return samples
-    heads = cur.execute(
-        "SELECT DISTINCT d.sha256, d.operator, d.technology, d.valid_from, d.valid_to"
+    rows = cur.execute(
+        "SELECT d.sha256, d.operator, d.technology, d.valid_from, d.valid_to,"
+        " z.zone, z.name, z.vd_mbps, z.vu_mbps, z.vdmin_mbps, c.h3"
         " FROM declaration_cells c JOIN declarations d ON d.sha256 = c.declaration"
         " JOIN declaration_zones z ON z.declaration = c.declaration AND z.zone = c.zone"
         " WHERE c.h3 = ANY(%s) AND z.vdmin_mbps IS NOT NULL",
         (cells,),
     ).fetchall()
-    if not heads:
+    if not rows:
         return samples
-    declared = []
-    for sha256, operator, technology, valid_from, valid_to in heads:
-        rows = cur.execute(
-            _ZONE_ROWS + " WHERE c.declaration = %s AND c.h3 = ANY(%s)", (sha256, cells)
-        ).fetchall()
-        declared.append(
-            DeclaredArea(sha256, operator, technology, valid_from, valid_to, "", None, _zones(rows))
-        )
+    heads: dict[tuple[str, str, str, date, date | None], list[Any]] = {}
+    for sha256, operator, technology, valid_from, valid_to, *zone in rows:
+        heads.setdefault((sha256, operator, technology, valid_from, valid_to), []).append(zone)
+    declared = [
+        DeclaredArea(*head, file_name="", content=None, zones=_zones(zones))
+        for head, zones in heads.items()
+    ]
     return apply_vdmin(samples, declared)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -158,3 +159,13 @@ def resign(files: dict[str, bytes], key: Ed25519PrivateKey) -> None:
     content["signer"] = manifest.signer_of(key)
     files[layout.MANIFEST] = manifest.encode(content)
     files[layout.SIGNATURE] = manifest.sign(files[layout.MANIFEST], key)
+
+
+def report_text(pdf: bytes, directory: Path) -> str:
+    """The text of a bundle's report.pdf (pdftotext), whitespace runs as single spaces."""
+    path = directory / "report.pdf"
+    path.write_bytes(pdf)
+    text = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True, check=True
+    ).stdout.decode("utf-8")
+    return " ".join(text.split())
