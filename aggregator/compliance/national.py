@@ -3,10 +3,12 @@
 Calling :func:`giamsat.aggregator.compliance.evaluate` once per province, operator and
 standard re-reads and re-clusters rows 378 times and draws a fresh bootstrap
 each time. Here, per standard, one SQL statement returns each KPI's numerator
-and denominator per probe-day for every area and operator at once, already
-sorted the way the engine sorts its clusters, through a binary COPY that numpy
-reads without a Python loop per row; then every mean's bootstrap is computed
-in batches that share their resample indices.
+and denominator per probe-day for every area and operator at once, gathered
+into one array per area and operator so that a binary COPY carries a few
+hundred rows that numpy reads without a Python loop per cluster (sorting them
+the way the engine sorts its clusters is numpy's job, not the database's);
+then every mean's bootstrap is computed in batches that share their resample
+indices.
 
 The answer is the engine's own, not an approximation of it:
 
@@ -43,7 +45,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import h3
@@ -71,7 +73,7 @@ from giamsat.aggregator.compliance.stats import (
     z_value,
 )
 from giamsat.aggregator.compliance.verdicts import Scope, assessment, kpi_verdict
-from giamsat.aggregator.store.daily import KEYS, Field, copy_out, day_bounds, watermark
+from giamsat.aggregator.store.daily import KEYS, copy_rows, day_bounds, watermark
 from giamsat.aggregator.store.declarations import declarations_between, zone_area
 from giamsat.contract.schema import ENVIRONMENTS
 from giamsat.contract.timezone import VIETNAM_TZ_NAME
@@ -133,23 +135,19 @@ def _close_term(rules: SamplingRules, prefix: str, cumulative: bool) -> str:
     return "(" + " + ".join(f"{prefix}gap_hist[{i + 1}]" for i in range(end)) + ")"
 
 
-def _hour_term(hour: int, prefix: str, cumulative: bool) -> str:
-    """A row's records in local hour ``hour`` (0-based) of the day."""
-    if not cumulative:
-        return f"{prefix}local_hour_hist[{hour + 1}]"
-    if hour + 1 == LOCAL_HOURS:
-        return f"{prefix}local_hour_atleast[{LOCAL_HOURS}]"
-    return f"({prefix}local_hour_atleast[{hour + 1}] - {prefix}local_hour_atleast[{hour + 2}])"
+def _hour_envs(standard: Standard, kpi: Kpi) -> tuple[str, ...]:
+    """The environments whose records per local hour ``kpi``'s hours rule reads (all: empty)."""
+    rule = standard.rules_for(kpi).hours
+    assert rule is not None
+    unknown = set(rule.envs) - set(ENV_CODES)
+    if unknown:
+        raise ValueError(f"KPI {kpi.id}: hours rule names unknown environments {sorted(unknown)}")
+    return rule.envs
 
 
-def _column_names(standard: Standard) -> list[str]:
-    """The per-KPI columns of :func:`_row_columns`, in order: n, d, c and any hours."""
-    names = []
-    for j, kpi in enumerate(standard.kpis):
-        names += [f"n{j}", f"d{j}", f"c{j}"]
-        if standard.rules_for(kpi).hours is not None:
-            names += [f"h{j}_{h}" for h in range(LOCAL_HOURS)]
-    return names
+def _hour_kpis(standard: Standard) -> list[int]:
+    """Positions of the KPIs whose sampling rules spread samples over the hours of the day."""
+    return [j for j, kpi in enumerate(standard.kpis) if standard.rules_for(kpi).hours is not None]
 
 
 def _row_columns(standard: Standard, prefix: str, cumulative: bool) -> str:
@@ -157,8 +155,11 @@ def _row_columns(standard: Standard, prefix: str, cumulative: bool) -> str:
 
     Rows without a technology count only towards radio availability, and a
     row's close samples count towards a KPI only when the row does (non-zero
-    denominator), exactly as clusters.kpi_data selects rows; so do its records
-    per local hour h{j}_0..h{j}_23, for a KPI whose rules spread samples over hours.
+    denominator), exactly as clusters.kpi_data selects rows. For a KPI whose
+    rules spread samples over the hours of the day, hc{j} (cumulative) or
+    hb{j} (per hour) carries the row's records per local hour when the row
+    counts and is of an environment the rule reads, and is NULL otherwise: only
+    those few rows are summed per hour (:func:`_query`).
     """
     columns = []
     for j, kpi in enumerate(standard.kpis):
@@ -172,19 +173,30 @@ def _row_columns(standard: Standard, prefix: str, cumulative: bool) -> str:
             f"CASE WHEN {counts} AND {den} > 0 THEN {close} ELSE 0 END::float8 AS c{j}",
         ]
         if rules.hours is not None:
-            columns += [
-                f"CASE WHEN {counts} AND {den} > 0 THEN {_hour_term(h, prefix, cumulative)}"
-                f" ELSE 0 END::float8 AS h{j}_{h}"
-                for h in range(LOCAL_HOURS)
-            ]
+            envs = _hour_envs(standard, kpi)
+            which = f" AND {prefix}env IN ({', '.join(repr(e) for e in envs)})" if envs else ""
+            hours = f"CASE WHEN {counts} AND {den} > 0{which} THEN {prefix}local_hour_"
+            if cumulative:
+                columns += [f"{hours}atleast END AS hc{j}", f"NULL::int[] AS hb{j}"]
+            else:
+                columns += [f"NULL::int[] AS hc{j}", f"{hours}hist END AS hb{j}"]
     return ", ".join(columns)
 
 
-# The declarations in force in the period, and those of their cells that occur in
-# it: a row is in scope unless a declaration of its operator is in force on its
-# day and its cell is not one of that declaration's. Both sets are small (a few
-# declarations; the distinct cells of the period), so rows join them by hash
-# rather than probing declaration_cells once per row.
+def _hour_sum(k: int, hour: int) -> str:
+    """Sum of records in local hour ``hour`` (0-based) over rows holding hc{k} or hb{k}."""
+    if hour + 1 == LOCAL_HOURS:
+        cumulative = f"j.hc{k}[{LOCAL_HOURS}]"
+    else:
+        cumulative = f"(j.hc{k}[{hour + 1}] - j.hc{k}[{hour + 2}])"
+    return f"coalesce(sum(coalesce({cumulative}, j.hb{k}[{hour + 1}])), 0)::float8"
+
+
+# The declarations in force in the period, and per cell that occurs in it, those
+# of them that hold it: a row is in scope unless a declaration of its operator
+# is in force on its day and its cell is not one of that declaration's. Both
+# sets are small (a few declarations; the distinct cells of the period), so
+# rows join them by hash rather than probing declaration_cells once per row.
 _SCOPE_SQL = """decl AS (
     SELECT sha256, operator, valid_from, coalesce(valid_to, 'infinity'::date) AS valid_to
     FROM declarations
@@ -192,16 +204,29 @@ _SCOPE_SQL = """decl AS (
       AND valid_from <= %(last)s AND (valid_to IS NULL OR valid_to >= %(first)s)
 ),
 dcell AS (
-    SELECT dc.declaration, dc.h3
-    FROM (SELECT DISTINCT h3 FROM src) u JOIN declaration_cells dc ON dc.h3 = u.h3
+    SELECT dc.h3, array_agg(dc.declaration) AS decls
+    FROM cells u JOIN declaration_cells dc ON dc.h3 = u.h3
     WHERE dc.declaration IN (SELECT sha256 FROM decl)
+    GROUP BY dc.h3
 )"""
-_IN_SCOPE = "(dd.sha256 IS NULL OR x.h3 IS NOT NULL)"
-_OUTSIDE = "(dd.sha256 IS NOT NULL AND x.h3 IS NULL)"
+_IN_SCOPE = "(dd.sha256 IS NULL OR coalesce(dd.sha256 = ANY(m.decls), false))"
 
 
 def _query(standard: Standard, mapped: bool) -> str:
-    """Per-probe-day and per-environment sums of every KPI of ``standard``.
+    """Per-probe-day and per-environment sums of every KPI of ``standard``, unordered.
+
+    One row per kind and (area, operator): the kind (0, 1 or 2), the area and
+    operator positions, then three arrays, a row each per element of the kind:
+
+    * 0, clusters: the probe (its position among the period's probes in byte
+      order), the day (days since 2000-01-01), and n, d per KPI;
+    * 1, environments: the environment's position in ``%(envs)s``, 0, and the
+      records outside scope followed by d, c per KPI;
+    * 2, the same environments' records per local hour (24 values per KPI with
+      an hours rule; only the environments that rule reads).
+
+    Aggregated into arrays, a month's tens of thousands of clusters cross to
+    the client as a few hundred COPY rows.
 
     Only rows in the operator's scope count (inside the declaration in force
     on the row's day, or on a day with none in force, :class:`Scope`); the
@@ -215,20 +240,34 @@ def _query(standard: Standard, mapped: bool) -> str:
     keys = ", ".join(KEYS)
     same_key = " AND ".join(f"c.{k} = d.{k}" for k in KEYS)
     hourly_key = " AND ".join(f"r.{k} = c.{k}" for k in KEYS)
-    sums = ", ".join(
-        f"coalesce(sum(s.{name}) FILTER (WHERE {_IN_SCOPE}), 0)" for name in _column_names(standard)
-    )
     if mapped:
-        area_map = """, area_map AS (
-    SELECT u.h3, (%(area_ords)s::int[])[array_position(%(area_ids)s::text[], ac.area_id)] AS a
-    FROM (SELECT DISTINCT h3 FROM src) u JOIN area_cells ac ON ac.h3 = u.h3
+        area_map = """SELECT u.h3,
+        (%(area_ords)s::int[])[array_position(%(area_ids)s::text[], ac.area_id)]
+    FROM cells u JOIN area_cells ac ON ac.h3 = u.h3
     WHERE ac.area_id = ANY(%(area_ids)s::text[])
-    UNION ALL SELECT * FROM unnest(%(cells)s::text[], %(cell_ords)s::int[]) AS y(h3, a)
-)"""
-        join = "JOIN area_map m ON m.h3 = s.h3"
+    UNION ALL SELECT * FROM unnest(%(cells)s::text[], %(cell_ords)s::int[])"""
     else:
-        area_map = ""
-        join = "CROSS JOIN (SELECT %(all)s::int AS a) m"
+        area_map = "SELECT h3, %(all)s::int FROM cells"
+    kpis = range(len(standard.kpis))
+    hour_kpis = _hour_kpis(standard)
+    clusters = ", ".join(f"sum(j.{x}{k})" for k in kpis for x in "nd")
+    inside = [f"coalesce(sum(j.{x}{k}) FILTER (WHERE j.inside), 0)" for k in kpis for x in "dc"]
+    envs = ", ".join(["coalesce(sum(j.recs) FILTER (WHERE NOT j.inside), 0)", *inside])
+    hours, hours_cte = "", ""
+    if hour_kpis:
+        held = " OR ".join(f"j.hc{k} IS NOT NULL OR j.hb{k} IS NOT NULL" for k in hour_kpis)
+        sums = ", ".join(_hour_sum(k, h) for k in hour_kpis for h in range(LOCAL_HOURS))
+        hours_cte = f""",
+hours AS (
+    SELECT j.a, j.o, j.env, ARRAY[{sums}] AS v
+    FROM j WHERE j.inside AND ({held}) GROUP BY j.a, j.o, j.env
+)"""
+        hours = """
+UNION ALL
+SELECT 2, a, o, array_agg(env), array_agg(0), array_agg(v) FROM hours GROUP BY a, o"""
+    carried = ", ".join(
+        [f"s.{x}{k}" for k in kpis for x in "ndc"] + [f"s.h{x}{k}" for k in hour_kpis for x in "cb"]
+    )
     return f"""
 WITH changed AS MATERIALIZED (
     SELECT DISTINCT day, {keys}, (day::timestamp AT TIME ZONE '{VIETNAM_TZ_NAME}') AS day_start
@@ -252,27 +291,68 @@ src AS (
     FROM changed c JOIN rollups r ON {hourly_key}
      AND r.hour >= c.day_start AND r.hour < c.day_start + interval '1 day'
     WHERE r.hour >= %(start)s AND r.hour < %(end)s
-){area_map},
-{_SCOPE_SQL}
-SELECT GROUPING(s.probe)::int, m.a::int, o.o::int,
-       (coalesce(array_position(%(envs)s::text[], s.env), 0) - 1)::int,
-       coalesce(sum(s.recs) FILTER (WHERE {_OUTSIDE}), 0), {sums}
-FROM src s {join}
-JOIN unnest(%(ops)s::text[]) WITH ORDINALITY AS o(name, o) ON o.name = s.op
-LEFT JOIN decl dd ON dd.operator = s.op AND s.day >= dd.valid_from AND s.day <= dd.valid_to
-LEFT JOIN dcell x ON x.declaration = dd.sha256 AND x.h3 = s.h3
-GROUP BY GROUPING SETS ((m.a, o.o, s.probe, s.day), (m.a, o.o, s.env))
-ORDER BY 1, 2, 3, s.probe COLLATE "C", s.day
+),
+cells AS (SELECT DISTINCT h3 FROM src),
+{_SCOPE_SQL},
+area_map (h3, a) AS ({area_map}),
+cell_map AS (SELECT m.h3, m.a, x.decls FROM area_map m LEFT JOIN dcell x ON x.h3 = m.h3),
+j AS MATERIALIZED (
+    SELECT m.a, array_position(%(ops)s::text[], s.op) AS o, s.probe, s.day, s.recs,
+           {_IN_SCOPE} AS inside,
+           (coalesce(array_position(%(envs)s::text[], s.env), 0) - 1)::int AS env, {carried}
+    FROM src s JOIN cell_map m ON m.h3 = s.h3
+    LEFT JOIN decl dd ON dd.operator = s.op AND s.day >= dd.valid_from AND s.day <= dd.valid_to
+),
+clusters AS (
+    SELECT j.a, j.o, j.probe, j.day - DATE '2000-01-01' AS day, ARRAY[{clusters}] AS v
+    FROM j WHERE j.inside GROUP BY j.a, j.o, j.probe, j.day
+),
+probes AS (
+    SELECT probe, (row_number() OVER (ORDER BY probe COLLATE "C"))::int AS p
+    FROM (SELECT DISTINCT probe FROM src) q
+),
+envs AS (
+    SELECT j.a, j.o, j.env, ARRAY[{envs}] AS v FROM j GROUP BY j.a, j.o, j.env
+){hours_cte}
+SELECT 0, c.a, c.o, array_agg(p.p), array_agg(c.day), array_agg(c.v)
+FROM clusters c JOIN probes p ON p.probe = c.probe GROUP BY c.a, c.o
+UNION ALL
+SELECT 1, a, o, array_agg(env), array_agg(0), array_agg(v) FROM envs GROUP BY a, o{hours}
 """
 
 
+@dataclass
+class _Rows:
+    """One standard's sums per group (``(area - 1) * operators + operator - 1``), by kind.
+
+    ``clusters``: group -> (n, d per KPI) per cluster, in the engine's order (by
+    probe in byte order, then day). ``envs``: group -> (environment codes,
+    per environment the records outside scope, then d, c per KPI). ``hours``:
+    group -> (environment codes, records per local hour per KPI with an hours rule).
+    """
+
+    clusters: dict[int, np.ndarray] = field(default_factory=dict)
+    envs: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    hours: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+
+
 def _fetch(
-    conn: psycopg.Connection, sql: str, params: dict[str, object], standard: Standard
-) -> np.ndarray:
-    fields: list[Field] = [("gs", ">i4"), ("a", ">i4"), ("o", ">i4"), ("env", ">i4")]
-    fields += [("out", ">f8")]
-    fields += [(name, ">f8") for name in _column_names(standard)]
-    return copy_out(conn, sql, params, fields)
+    conn: psycopg.Connection, sql: str, params: dict[str, object], n_ops: int, into: _Rows
+) -> None:
+    """Add the rows of :func:`_query` to ``into``."""
+    for kind, a, o, keys, days, values in copy_rows(conn, sql, params):
+        assert isinstance(a, int) and isinstance(o, int)
+        assert isinstance(keys, np.ndarray) and isinstance(days, np.ndarray)
+        assert isinstance(values, np.ndarray)
+        g = (a - 1) * n_ops + o - 1
+        if kind == 0:
+            into.clusters[g] = values[np.lexsort((days, keys))]
+        elif np.any(keys < 0):
+            raise RuntimeError(f"rollups hold an environment outside {ENV_CODES}")
+        elif kind == 1:
+            into.envs[g] = (keys, values)
+        else:
+            into.hours[g] = (keys, values)
 
 
 # --- statistics ------------------------------------------------------------------------
@@ -459,47 +539,34 @@ def _share(data: _KpiData, confidence: float) -> Estimate:
     )
 
 
-def _split(rows: np.ndarray, standard: Standard, n_ops: int, groups: int) -> list[list[_KpiData]]:
-    """Per group ((area - 1) * operators + operator - 1) and KPI, the engine's input numbers."""
-    clusters = rows[rows["gs"] == 0]
-    envs = rows[rows["gs"] == 1]
-    group_of = (clusters["a"].astype(np.int64) - 1) * n_ops + clusters["o"] - 1
-    bounds = np.searchsorted(group_of, np.arange(groups + 1))
-    env_group = (envs["a"].astype(np.int64) - 1) * n_ops + envs["o"] - 1
-    if np.any(envs["env"] < 0):
-        raise RuntimeError(f"rollups hold an environment outside {ENV_CODES}")
+def _split(rows: _Rows, standard: Standard, groups: int) -> list[list[_KpiData]]:
+    """Per group and KPI, the engine's input numbers."""
+    hour_kpis = _hour_kpis(standard)
+    no_envs = (np.zeros(0, dtype=int), np.zeros((0, 1 + 2 * len(standard.kpis))))
     result: list[list[_KpiData]] = [[] for _ in range(groups)]
-    for j, kpi in enumerate(standard.kpis):
-        num = np.ascontiguousarray(clusters[f"n{j}"], dtype=float)
-        den = np.ascontiguousarray(clusters[f"d{j}"], dtype=float)
-        env_den = np.zeros((groups, len(ENV_CODES)))
-        np.add.at(env_den, (env_group, envs["env"]), envs[f"d{j}"])
-        close = np.bincount(env_group, weights=envs[f"c{j}"], minlength=groups)
-        env_hours = None
-        if standard.rules_for(kpi).hours is not None:
-            env_hours = np.zeros((groups, len(ENV_CODES), LOCAL_HOURS))
-            for h in range(LOCAL_HOURS):
-                np.add.at(env_hours[:, :, h], (env_group, envs["env"]), envs[f"h{j}_{h}"])
-        for g in range(groups):
-            part = slice(bounds[g], bounds[g + 1])
-            keep = den[part] > 0
+    for g in range(groups):
+        clusters = rows.clusters.get(g, np.zeros((0, 2 * len(standard.kpis))))
+        env_codes, env_values = rows.envs.get(g, no_envs)
+        for j in range(len(standard.kpis)):
+            num, den = clusters[:, 2 * j], clusters[:, 2 * j + 1]
+            keep = den > 0
+            per_env: dict[str, int] = {}
+            for e, d in zip(env_codes, env_values[:, 1 + 2 * j], strict=True):
+                if d > 0:
+                    per_env[ENV_CODES[e]] = per_env.get(ENV_CODES[e], 0) + int(d)
+            hours: dict[str, list[int]] = {}
+            if j in hour_kpis and g in rows.hours:
+                first = LOCAL_HOURS * hour_kpis.index(j)
+                for e, counts in zip(*rows.hours[g], strict=True):
+                    if counts[first : first + LOCAL_HOURS].any():
+                        hours[ENV_CODES[e]] = [int(n) for n in counts[first : first + LOCAL_HOURS]]
             result[g].append(
                 _KpiData(
-                    numerators=num[part][keep],
-                    denominators=den[part][keep],
-                    per_env={
-                        ENV_CODES[e]: int(env_den[g, e])
-                        for e in range(len(ENV_CODES))
-                        if env_den[g, e] > 0
-                    },
-                    close=int(close[g]),
-                    hours={}
-                    if env_hours is None
-                    else {
-                        ENV_CODES[e]: [int(n) for n in env_hours[g, e]]
-                        for e in range(len(ENV_CODES))
-                        if env_hours[g, e].any()
-                    },
+                    numerators=np.ascontiguousarray(num[keep]),
+                    denominators=np.ascontiguousarray(den[keep]),
+                    per_env=dict(sorted(per_env.items(), key=lambda kv: ENV_CODES.index(kv[0]))),
+                    close=int(env_values[:, 2 + 2 * j].sum()),
+                    hours=hours,
                 )
             )
     return result
@@ -538,18 +605,15 @@ def _standard_part(conn: psycopg.Connection, standard: Standard, job: _Job) -> _
             "techs": [*standard.record_techs, NO_TECH],
             "technology": standard.technology,
         }
-        parts = []
+        rows = _Rows()
         if ids or cells:
-            parts.append(_fetch(conn, _query(standard, True), params, standard))
+            _fetch(conn, _query(standard, True), params, job.n_ops, rows)
         for a in whole:
-            parts.append(_fetch(conn, _query(standard, False), {**params, "all": a}, standard))
-    rows = np.concatenate(parts)
-    if len(parts) > 1:
-        rows = rows[np.lexsort((np.arange(len(rows)), rows["o"], rows["a"], rows["gs"]))]
-    data = _split(rows, standard, job.n_ops, job.groups)
-    envs = rows[rows["gs"] == 1]
-    env_group = (envs["a"].astype(np.int64) - 1) * job.n_ops + envs["o"] - 1
-    outside = np.bincount(env_group, weights=envs["out"], minlength=job.groups)
+            _fetch(conn, _query(standard, False), {**params, "all": a}, job.n_ops, rows)
+    data = _split(rows, standard, job.groups)
+    outside = np.zeros(job.groups)
+    for g, (_, values) in rows.envs.items():
+        outside[g] = values[:, 0].sum()
 
     confidence, resamples, seed = job.method
     estimates: dict[tuple[int, int], Estimate] = {}

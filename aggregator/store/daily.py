@@ -21,6 +21,7 @@ every daily row.
 
 from __future__ import annotations
 
+import math
 import struct
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -97,6 +98,57 @@ def copy_out(
             ok = ok and bool(np.all(rows[name]["len"] == 4))
     if not ok:
         raise RuntimeError("unexpected COPY row layout (a NULL or a changed column type)")
+    return rows
+
+
+_FLOAT8_OID = 701
+_ELEMENTS = {_INT4_OID: np.dtype([("len", ">i4"), ("v", ">i4")]),
+             _FLOAT8_OID: np.dtype([("len", ">i4"), ("v", ">f8")])}  # fmt: skip
+
+
+def _array(field: memoryview) -> np.ndarray:
+    """One binary int4[] or float8[] value without NULLs, as an ndarray of its shape."""
+    ndim, has_null, oid = struct.unpack_from(">iii", field)
+    if ndim == 0:
+        return np.empty(0)
+    if has_null or oid not in _ELEMENTS:
+        raise RuntimeError("unexpected array in COPY output (a NULL or another element type)")
+    shape = struct.unpack_from(f">{2 * ndim}i", field, 12)[::2]
+    cells = np.frombuffer(field, dtype=_ELEMENTS[oid], offset=12 + 8 * ndim)
+    if cells.size != math.prod(shape) or np.any(cells["len"] != cells.dtype["v"].itemsize):
+        raise RuntimeError("unexpected array layout in COPY output")
+    return cells["v"].astype(cells.dtype["v"].newbyteorder("=")).reshape(shape)
+
+
+def copy_rows(
+    conn: psycopg.Connection, sql: str, params: dict[str, Any]
+) -> list[tuple[int | np.ndarray, ...]]:
+    """Rows of ``sql`` whose columns are each int4, or an int4[] or float8[] of any shape.
+
+    For the few rows of large arrays that a query aggregates with ``array_agg``:
+    one COPY message per row instead of one per aggregated row, which is what
+    a client pays for most.
+    """
+    data = bytearray()
+    with conn.cursor() as cur, cur.copy(f"COPY ({sql}) TO STDOUT (FORMAT BINARY)", params) as copy:
+        for chunk in copy:
+            data += chunk
+    if not data.startswith(COPY_SIGNATURE):
+        raise RuntimeError("unexpected COPY output (not PostgreSQL binary format)")
+    view = memoryview(data)
+    at = 19 + int.from_bytes(data[15:19], "big")
+    rows: list[tuple[int | np.ndarray, ...]] = []
+    while (count := struct.unpack_from(">h", view, at)[0]) != -1:
+        at += 2
+        row: list[int | np.ndarray] = []
+        for _ in range(count):
+            size = struct.unpack_from(">i", view, at)[0]
+            if size < 0:
+                raise RuntimeError("unexpected NULL in COPY output")
+            field = view[at + 4 : at + 4 + size]
+            row.append(struct.unpack(">i", field)[0] if size == 4 else _array(field))
+            at += 4 + size
+        rows.append(tuple(row))
     return rows
 
 
