@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import h3
 import httpx
@@ -34,7 +35,7 @@ from giamsat.aggregator.compliance import Period, gaps
 from giamsat.aggregator.http.web import queries
 from giamsat.aggregator.http.web.context import WebContext, load_context
 from giamsat.aggregator.settings import PROJECT_CONFIG
-from giamsat.aggregator.store import areas, declarations, hexes
+from giamsat.aggregator.store import areas, daily, declarations, hexes
 from giamsat.aggregator.store.columns import H3_RESOLUTION
 from giamsat.contract.timezone import VIETNAM_TZ
 from giamsat.maps.classify import CoverageClass, classify
@@ -263,11 +264,71 @@ def test_undeclared_operators_and_technologies_are_said_plainly(data: Data) -> N
     lao_cai = data.find(area="gso-15")
     assert lao_cai.gaps == ()
     assert lao_cai.notes() == ["Viettel's declared service area for 4G has no hexagon in Lào Cai"]
-    assert [g.h3 for g in data.find(area="gso-19").gaps] == [DEAD_NO_SERVICE, DEAD_LEVEL]
+    thai_nguyen = data.find(area="gso-19")
+    assert [g.h3 for g in thai_nguyen.gaps] == [DEAD_NO_SERVICE, DEAD_LEVEL]
+    # The zone lies wholly in Thái Nguyên: the province holds every declared hexagon.
+    assert thai_nguyen.summaries[0].declared_hexagons == report_cells(data)
     with pytest.raises(gaps.GapQueryError, match="area: gso-99: no such area"):
         data.find(area="gso-99")
     with pytest.raises(gaps.GapQueryError, match="technology: 3G: must be one of 4G, 5G"):
         data.find(technology="3G")
+
+
+def report_cells(data: Data) -> int:
+    with psycopg.connect(data.dsn) as conn:
+        stored = declarations.get(conn, data.declaration)
+    assert stored is not None
+    return stored.cells
+
+
+def test_daily_rollups_and_changed_hours_give_what_the_hourly_rows_give(
+    pg_server: Postgres, tmp_path: Path
+) -> None:
+    """The gaps read a day's rollups once refreshed, and the hours changed since: same numbers."""
+    zone = tmp_path / "viettel-4g.geojson"
+    zone.write_text(json.dumps({"type": "FeatureCollection", "features": [{
+        "type": "Feature", "properties": {"name": "Thành phố Thái Nguyên"},
+        "geometry": {"type": "Polygon", "coordinates": [ZONE]},
+    }]}), encoding="utf-8")  # fmt: skip
+    coverage = gaps.coverage_in(PROJECT_CONFIG / "standards")
+    families = {name: rule.record_techs for name, rule in coverage.rules.items()}
+    start, end = bounds(OCTOBER.start, OCTOBER.end)
+    with fresh_database(pg_server) as dsn:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            areas.sync(conn, areas.load_areas(PROJECT_CONFIG / "areas"))
+            declarations.import_declaration(
+                conn, zone, operator="Viettel", technology="4G", valid_from=VALID_FROM
+            )
+        store_rollups(dsn, dataset())
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            assert daily.refresh_daily(conn) > 0
+        # Late samples: more on a day already refreshed, and a day not seen before.
+        store_rollups(dsn, [*_samples(DEAD_LEVEL, AFTER[:1], rsrp=-80.0),
+                            *_samples(WEAK, [date(2026, 10, 20)], rsrp=-131.0)])  # fmt: skip
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            changed = conn.execute(
+                "SELECT count(*) FROM rollups WHERE updated_at >= %s::timestamptz",
+                (daily.watermark(conn),),
+            ).fetchone()
+            assert changed is not None and changed[0] > 0
+            narrows: list[dict[str, Any]] = [
+                {},
+                {"declared": "4G", "with_probes": True},
+                {"area": "gso-19", "op": "MobiFone", "family": "LTE"},
+            ]
+            for narrow in narrows:
+                hourly = hexes.hex_aggregates(conn, families, start, end, **narrow)
+                by_day = hexes.hex_aggregates(conn, families, start, end, by_day=True, **narrow)
+                assert hourly, narrow
+                assert [_by_day(r, start) for r in by_day] == [_by_day(r, start) for r in hourly]
+            with pytest.raises(ValueError, match="whole local days"):
+                hexes.hex_aggregates(conn, families, start, end.replace(hour=5), by_day=True)
+
+
+def _by_day(row: hexes.HexAggregate, start: datetime) -> tuple[object, ...]:
+    """Everything of a hexagon's aggregate, its first and last sample to the day."""
+    first, last = row.first.astimezone(VIETNAM_TZ), row.last.astimezone(VIETNAM_TZ)
+    return dataclasses.replace(row, first=start, last=start), first.date(), last.date()
 
 
 def test_the_command_line_formats(data: Data) -> None:

@@ -250,8 +250,11 @@ def find_gaps(
         only = measured[0] if len(measured) == 1 else None
         every = hexes.hex_aggregates(
             conn, families, start, end, op=only, family=family, area=area,
-            with_probes=True, declared=technology,
+            with_probes=True, declared=technology, by_day=True,
         )  # fmt: skip
+    cell_counts = hexes.declared_cell_counts(
+        conn, {op: [d.sha256 for d in declared[op]] for op in measured}, area
+    )
     for op in ops:
         mine = declared[op]
         if not mine:
@@ -263,7 +266,7 @@ def find_gaps(
             counts[cls] += 1
             if cls in wanted:
                 found.append((row, cls))
-        declared_cells = hexes.declared_cell_count(conn, [d.sha256 for d in mine], area)
+        declared_cells = cell_counts[op]
         classes: dict[CoverageClass, int] = {
             c: counts[c] for c in CoverageClass if c is not CoverageClass.UNMEASURED
         }

@@ -28,14 +28,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import psycopg
 
 from giamsat.aggregator.aggregates.histogram import RSRP_EDGES_DBM, THROUGHPUT_EDGES
 from giamsat.aggregator.aggregates.samples import NO_TECH
-from giamsat.contract.timezone import VIETNAM_TZ_NAME
+from giamsat.aggregator.store.daily import day_bounds, watermark
+from giamsat.contract.timezone import VIETNAM_TZ, VIETNAM_TZ_NAME
 
 ALL = "all"
 
@@ -125,13 +126,45 @@ WHERE r.hour >= %(start)s AND r.hour < %(end)s AND r.tech = ANY(%(techs)s) {op_c
   AND (u.rsrp <> 0 OR u.dl <> 0)
 GROUP BY r.h3, r.op, r.tech, u.i
 """
+# The same per cell, from the daily rollups: rows of keys unchanged since the
+# last refresh from rollups_daily, the hourly rows of the others (as
+# compliance/national.py reads them), each branch narrowed to the area first.
+# A daily row's histograms count values at or above each edge; ``cumulative``
+# says which kind a group of rows summed.
+_DAY_CELL_SQL = """
+WITH changed AS MATERIALIZED (
+    SELECT DISTINCT (r.hour AT TIME ZONE '{tz}')::date AS day, r.h3, r.op, r.tech, r.probe, r.env
+    FROM rollups r
+    WHERE r.updated_at >= %(mark)s::timestamptz AND r.hour >= %(start)s AND r.hour < %(end)s
+      AND r.tech = ANY(%(techs)s) {op_clause}
+),
+src AS MATERIALIZED (
+    SELECT r.day, r.h3, r.op, r.tech, r.probe, r.records, r.no_service,
+           r.rsrp_dbm_atleast AS rsrp, r.dl_mbps_atleast AS dl, true AS cumulative
+    FROM rollups_daily r {area_join}
+    WHERE r.day >= %(first)s AND r.day <= %(last)s AND r.tech = ANY(%(techs)s) {op_clause}
+      AND NOT EXISTS (SELECT 1 FROM changed c WHERE c.day = r.day AND c.h3 = r.h3
+                      AND c.op = r.op AND c.tech = r.tech AND c.probe = r.probe AND c.env = r.env)
+    UNION ALL
+    SELECT c.day, r.h3, r.op, r.tech, r.probe, r.records, r.no_service,
+           r.rsrp_dbm_hist, r.dl_mbps_hist, false
+    FROM changed c JOIN rollups r ON r.h3 = c.h3 AND r.op = c.op AND r.tech = c.tech
+     AND r.probe = c.probe AND r.env = c.env
+     AND (r.hour AT TIME ZONE '{tz}')::date = c.day {area_join}
+    WHERE r.hour >= %(start)s AND r.hour < %(end)s
+)
+SELECT r.h3, r.op, r.tech, sum(r.records)::bigint, sum(r.no_service)::bigint,
+       array_agg(DISTINCT r.day), min(r.day), max(r.day), {probes}, {declared_cols},
+       r.cumulative, ARRAY[{rsrp}], ARRAY[{dl}]
+FROM src r {declared_join}
+GROUP BY r.h3, r.op, r.tech, r.cumulative
+"""
 # Only the rollups of a cell on a local day when a declaration of the row's
 # operator for the technology, holding that cell, was in force. Declarations of
 # one operator and technology never overlap in time (a new one ends the last).
 _DECLARED_JOIN = """
 JOIN declarations d ON d.operator = r.op AND d.technology = %(declared)s
- AND (r.hour AT TIME ZONE '{tz}')::date >= d.valid_from
- AND (r.hour AT TIME ZONE '{tz}')::date <= coalesce(d.valid_to, 'infinity'::date)
+ AND {day} >= d.valid_from AND {day} <= coalesce(d.valid_to, 'infinity'::date)
 JOIN declaration_cells dc ON dc.declaration = d.sha256 AND dc.h3 = r.h3"""
 _DECLARED_COLS = (
     "max(d.valid_from), (array_agg(d.sha256 ORDER BY d.valid_from DESC))[1],"
@@ -154,6 +187,22 @@ class _Cell:
     declared: tuple[date, str, int] | None = None
 
 
+def _whole_days(start: datetime, end: datetime) -> tuple[date, date]:
+    """The first and last local days of [start, end), which must be local midnights."""
+    first = start.astimezone(VIETNAM_TZ).date()
+    last = (end - timedelta(days=1)).astimezone(VIETNAM_TZ).date()
+    if day_bounds(first)[0] != start or day_bounds(last)[1] != end:
+        raise ValueError(f"{start}..{end} is not a run of whole local days")
+    return first, last
+
+
+def _add_bins(into: list[int], sums: Sequence[int | None], cumulative: bool) -> None:
+    """Add summed histogram bins to ``into``; ``cumulative`` sums count values at or above."""
+    values = [int(v or 0) for v in sums]
+    for i, v in enumerate(values):
+        into[i] += v - values[i + 1] if cumulative and i + 1 < len(values) else v
+
+
 def hex_aggregates(
     conn: psycopg.Connection,
     families: Mapping[str, Sequence[str]],
@@ -165,6 +214,7 @@ def hex_aggregates(
     area: str | None = None,
     with_probes: bool = False,
     declared: str | None = None,
+    by_day: bool = False,
 ) -> list[HexAggregate]:
     """Per hexagon, operator and coverage technology: samples, no-service, days, medians.
 
@@ -176,18 +226,28 @@ def hex_aggregates(
     attributed (module docstring) by the operator's service in the whole
     period and every area, whatever ``area`` and ``declared`` say. Sorted by
     operator, technology and cell.
+
+    ``by_day`` reads the daily rollups (and the hourly rows changed since
+    their last refresh) instead of every hourly row: the same samples, days
+    and medians at a twenty-fourth of the rows, for periods of whole local
+    days (``start`` and ``end`` local midnights); ``first`` and ``last`` are
+    then the first hours of the first and last days.
     """
     if family is not None and family not in families:
         raise ValueError(f"unknown coverage technology {family!r}")
+    days = _whole_days(start, end) if by_day else None
     tech_family = {tech: name for name, techs in families.items() for tech in techs}
     wanted = {family} if family is not None else set(families)
+    day = "r.day" if days else f"(r.hour AT TIME ZONE '{VIETNAM_TZ_NAME}')::date"
     fmt = {
         "tz": VIETNAM_TZ_NAME,
         "area_join": area_join(area),
-        "declared_join": _DECLARED_JOIN.format(tz=VIETNAM_TZ_NAME) if declared else "",
+        "declared_join": _DECLARED_JOIN.format(day=day) if declared else "",
         "declared_cols": _DECLARED_COLS if declared else "NULL, NULL, NULL",
         "op_clause": "AND r.op = %(op)s" if op is not None else "",
         "probes": "array_agg(DISTINCT r.probe)" if with_probes else "NULL::text[]",
+        "rsrp": ", ".join(f"sum(r.rsrp[{i + 1}])" for i in range(len(RSRP_EDGES_DBM) + 1)),
+        "dl": ", ".join(f"sum(r.dl[{i + 1}])" for i in range(len(THROUGHPUT_EDGES) + 1)),
     }
     params: dict[str, Any] = {
         "start": start,
@@ -197,10 +257,15 @@ def hex_aggregates(
         "area": area,
         "declared": declared,
     }
-    cells = conn.execute(_CELL_SQL.format(**fmt), params).fetchall()
-    hists = conn.execute(_CELL_HIST_SQL.format(**fmt), params).fetchall()
+    if days:
+        params |= {"first": days[0], "last": days[1], "mark": watermark(conn)}
+        cells = conn.execute(_DAY_CELL_SQL.format(**fmt), params).fetchall()
+        hists = []
+    else:
+        cells = conn.execute(_CELL_SQL.format(**fmt), params).fetchall()
+        hists = conn.execute(_CELL_HIST_SQL.format(**fmt), params).fetchall()
     no_tech_ops = sorted({row[1] for row in cells if row[2] == NO_TECH})
-    served = served_families(conn, no_tech_ops, families, start, end)
+    served = served_families(conn, no_tech_ops, families, start, end, by_day=by_day)
 
     def targets(op_: str, tech: str) -> set[str]:
         if tech == NO_TECH:
@@ -208,16 +273,23 @@ def hex_aggregates(
         return {tech_family[tech]} & wanted
 
     acc: dict[tuple[str, str, str], _Cell] = {}
-    for cell, op_, tech, n, lost, days, first, last, probes, since, sha, zone in cells:
+    for row in cells:
+        cell, op_, tech, n, lost, seen, first, last, probes, since, sha, zone = row[:12]
+        if days:
+            first, last = day_bounds(first)[0], day_bounds(last)[0]
         for fam in targets(op_, tech):
             a = acc.setdefault((cell, op_, fam), _Cell(first, last))
             a.n += int(n)
             a.lost += int(lost)
-            a.days.update(days)
+            a.days.update(seen)
             a.first, a.last = min(a.first, first), max(a.last, last)
             a.probes.update(probes or ())
             if since is not None and (a.declared is None or (since, sha) > a.declared[:2]):
                 a.declared = (since, sha, int(zone))
+            if days:
+                cumulative, rsrp, dl = row[12:]
+                _add_bins(a.rsrp, rsrp, cumulative)
+                _add_bins(a.dl, dl, cumulative)
     for cell, op_, tech, index, rsrp, dl in hists:
         for fam in targets(op_, tech):
             a = acc[(cell, op_, fam)]
@@ -253,22 +325,44 @@ def served_families(
     families: Mapping[str, Sequence[str]],
     start: datetime,
     end: datetime,
+    *,
+    by_day: bool = False,
 ) -> dict[str, set[str]]:
     """Operator -> coverage technologies it served (a sample with service) in the period.
 
     Over every area, as :func:`hex_aggregates` needs it, so a province's trends
     attribute no-service samples the way the national map does. One index
-    probe per (operator, record technology).
+    probe per (operator, record technology). ``by_day`` asks the daily
+    rollups, then the hourly rows changed since their refresh: hourly rows
+    only gain samples, so a daily row with service means its hours have it.
     """
     pairs = [(op, tech, name) for op in ops for name, techs in families.items() for tech in techs]
     if not pairs:
         return {}
+    hourly = (
+        "SELECT 1 FROM rollups x WHERE x.op = q.op AND x.tech = q.tech"
+        " AND x.hour >= %(start)s AND x.hour < %(end)s AND x.records > x.no_service"
+    )
+    params: dict[str, Any] = {
+        "ops": [p[0] for p in pairs],
+        "techs": [p[1] for p in pairs],
+        "families": [p[2] for p in pairs],
+        "start": start,
+        "end": end,
+    }
+    where = f"EXISTS ({hourly})"
+    if by_day:
+        first, last = _whole_days(start, end)
+        params |= {"first": first, "last": last, "mark": watermark(conn)}
+        where = (
+            "EXISTS (SELECT 1 FROM rollups_daily x WHERE x.op = q.op AND x.tech = q.tech"
+            " AND x.day >= %(first)s AND x.day <= %(last)s AND x.records > x.no_service)"
+            f" OR EXISTS ({hourly} AND x.updated_at >= %(mark)s::timestamptz)"
+        )
     rows = conn.execute(
-        "SELECT q.op, q.family "
-        "FROM unnest(%s::text[], %s::text[], %s::text[]) AS q(op, tech, family) "
-        "WHERE EXISTS (SELECT 1 FROM rollups x WHERE x.op = q.op AND x.tech = q.tech "
-        "AND x.hour >= %s AND x.hour < %s AND x.records > x.no_service)",
-        ([p[0] for p in pairs], [p[1] for p in pairs], [p[2] for p in pairs], start, end),
+        "SELECT q.op, q.family FROM unnest(%(ops)s::text[], %(techs)s::text[],"
+        f" %(families)s::text[]) AS q(op, tech, family) WHERE {where}",
+        params,
     ).fetchall()
     served: dict[str, set[str]] = {}
     for op, family in rows:
@@ -303,16 +397,33 @@ def zone_names(conn: psycopg.Connection, declarations: Sequence[str]) -> dict[tu
     return {(sha.strip(), int(zone)): name for sha, zone, name in rows}
 
 
-def declared_cell_count(
-    conn: psycopg.Connection, declarations: Sequence[str], area: str | None = None
-) -> int:
-    """Distinct H3 cells the given declarations hold (within ``area`` when given)."""
-    if not declarations:
-        return 0
-    join = area_join(area, "dc.h3")
-    row = conn.execute(
-        f"SELECT count(DISTINCT dc.h3) FROM declaration_cells dc {join}"
-        " WHERE dc.declaration = ANY(%(shas)s)",
-        {"shas": list(declarations), "area": area},
-    ).fetchone()
-    return int(row[0]) if row else 0
+def declared_cell_counts(
+    conn: psycopg.Connection, declarations: Mapping[str, Sequence[str]], area: str | None = None
+) -> dict[str, int]:
+    """Per operator, the distinct H3 cells its given declarations hold (within ``area``).
+
+    Within an area, each of the area's cells asks the ``h3`` index which of
+    the declarations hold it: a province's few thousand cells, where a join
+    would read every declared cell of the country.
+    """
+    owner = {sha: op for op, shas in declarations.items() for sha in shas}
+    counts = dict.fromkeys(declarations, 0)
+    if not owner:
+        return counts
+    params = {"shas": list(owner), "ops": list(owner.values()), "area": area}
+    if area is None or area == ALL:
+        held = "SELECT dc.declaration, dc.h3 FROM declaration_cells dc"
+    else:
+        held = (
+            "SELECT x.declaration, a.h3 FROM area_cells a CROSS JOIN LATERAL ("
+            " SELECT dc.declaration FROM declaration_cells dc"
+            " WHERE dc.h3 = a.h3 AND dc.declaration = ANY(%(shas)s::bpchar[]) OFFSET 0) x"
+            " WHERE a.area_id = %(area)s"
+        )
+    rows = conn.execute(
+        f"SELECT o.op, count(DISTINCT h.h3) FROM ({held}) h(declaration, h3)"
+        " JOIN unnest(%(shas)s::bpchar[], %(ops)s::text[]) o(sha, op) ON o.sha = h.declaration"
+        " GROUP BY o.op",
+        params,
+    ).fetchall()
+    return counts | {str(op): int(n) for op, n in rows}
