@@ -231,6 +231,7 @@ def up(ci: bool = False) -> int:
 
     worst = _worst_case(agg_conf, summary)
     bundle = STATE / "evidence.zip"
+    trust_file = STATE / "trust.toml"
     if worst is not None:
         standard, operator, area, first, last, why, scope = worst
         print(f"demo: worst operator-area: {operator} in {area} on {standard} ({why})")
@@ -245,8 +246,17 @@ def up(ci: bool = False) -> int:
         if build.returncode != 0:
             print(f"demo: evidence build failed:\n{build.stderr}", file=sys.stderr)
             return 1
+        # The regulator publishes its keys; a verifier trusts only what it publishes.
+        published = subprocess.run(
+            [str(BIN / "giamsat"), "evidence", "key", "-c", str(agg_conf),
+             "--trust-file", str(trust_file), "--issuer", "Cục Viễn thông (demo)"],
+            text=True, capture_output=True,
+        )  # fmt: skip
+        if published.returncode != 0:
+            print(f"demo: could not write the trust file:\n{published.stderr}", file=sys.stderr)
+            return 1
         check = subprocess.run(
-            [str(BIN / "giamsat"), "evidence", "verify", str(bundle)],
+            [str(BIN / "giamsat"), "evidence", "verify", str(bundle), "--trust", str(trust_file)],
             text=True,
             capture_output=True,
         )
@@ -265,7 +275,8 @@ def up(ci: bool = False) -> int:
     if gaps_query:
         print(f"demo:   gaps        curl {auth} '{api}/api/v1/coverage/gaps?{gaps_query}'")
     if worst is not None:
-        print(f"demo:   evidence    {bundle} (giamsat evidence verify {bundle})")
+        print(f"demo:   evidence    {bundle}"
+              f" (giamsat evidence verify {bundle} --trust {trust_file})")  # fmt: skip
     print("demo: stop everything with `make stop`")
     print(f"{api}/map")
     return 0

@@ -42,11 +42,15 @@ def test_demo_runs_to_the_end_and_its_bundle_verifies():
         assert "VERIFIED: every check passed" in run.stdout
         assert "probes that never had service" in run.stdout
         bundle = state / "demo" / "evidence.zip"
-        check = subprocess.run(
-            [os.path.join(os.path.dirname(sys.executable), "giamsat"), "evidence", "verify",
-             str(bundle)], capture_output=True, text=True,
-        )  # fmt: skip
+        giamsat = os.path.join(os.path.dirname(sys.executable), "giamsat")
+        trusted = [giamsat, "evidence", "verify", str(bundle), "--trust",
+                   str(state / "demo" / "trust.toml")]  # fmt: skip
+        check = subprocess.run(trusted, capture_output=True, text=True)
         assert check.returncode == 0, check.stdout + check.stderr
+        assert "trusted by the trust file trust.toml (Cục Viễn thông (demo))" in check.stdout
+        # Without the published trust file the bundle is intact, never VERIFIED.
+        bare = subprocess.run(trusted[:4], capture_output=True, text=True)
+        assert bare.returncode == 3 and "VERIFIED" not in bare.stdout
         token = (state / "demo" / "inspector.token").read_text().strip()
         base = url.removesuffix("/map")
         records = httpx.get(

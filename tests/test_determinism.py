@@ -292,7 +292,8 @@ def test_evidence_verifies_exactly_elsewhere_and_one_bit_off_is_named(tmp_path) 
     bundle = evidence.build(tmp_path / "bundle.zip", evidence.fleet(evidence.SLOW_NETWORK), key)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENBLAS_", "OMP_"))}
     env.update(OPENBLAS_NUM_THREADS="2", OMP_NUM_THREADS="2", OPENBLAS_CORETYPE="Prescott")
-    command = [sys.executable, "-m", "giamsat.aggregator.evidence.verify", "--quiet"]
+    command = [sys.executable, "-m", "giamsat.aggregator.evidence.verify", "--quiet",
+               "--key", bundle.fingerprint]  # fmt: skip
     elsewhere = subprocess.run(
         [*command, str(bundle.path)], cwd=ROOT, env=env, capture_output=True, text=True,
         check=False,

@@ -26,6 +26,7 @@ from giamsat.aggregator import settings
 from giamsat.aggregator.cli import evidence as evidence_cli
 from giamsat.aggregator.compliance import assess, national
 from giamsat.aggregator.evidence import keys, layout, verify
+from giamsat.aggregator.evidence.trust import Trust
 from giamsat.aggregator.http.app import create_app
 from giamsat.aggregator.ingest import validate
 from giamsat.aggregator.settings import PROJECT_CONFIG
@@ -130,10 +131,18 @@ def test_cli_builds_a_bundle_of_the_area_that_verifies(stored, config, db_dsn, t
 
     result = verify.verify_bundle(out)
     assert result.ok, result.all_problems()
-    assert giamsat("evidence", "verify", str(out), "--quiet") == 0  # no --config, no database
-    assert "VERIFIED" in capsys.readouterr().out
-    giamsat("evidence", "key", "--key-dir", str(tmp_path / "key"))
+    # No --config, no database; but nobody said which key to trust: intact, not verified.
+    assert giamsat("evidence", "verify", str(out), "--quiet") == 3
+    assert "NOT TRUSTED: every check passed, but no trusted key was given" in (
+        capsys.readouterr().out
+    )
+    trust_file = tmp_path / "published" / "trust.toml"
+    giamsat("evidence", "key", "--key-dir", str(tmp_path / "key"), "--trust-file",
+            str(trust_file), "--issuer", "Cục Viễn thông")  # fmt: skip
     assert result.fingerprint in capsys.readouterr().out
+    assert giamsat("evidence", "verify", str(out), "--quiet", "--trust", str(trust_file)) == 0
+    assert f"signed by aggregator key {result.fingerprint}, trusted by the trust file" \
+        f" trust.toml (Cục Viễn thông)" in capsys.readouterr().out  # fmt: skip
 
     # The bundle's verdict (from its records) is the database's (from rollups).
     verdict = json.loads(files[layout.VERDICT])
@@ -192,9 +201,10 @@ def test_api_download_is_for_inspectors_and_audited(stored, config, db_dsn, tmp_
     assert f"{cell}" in response.headers["content-disposition"]
     bundle = tmp_path / "download.zip"
     bundle.write_bytes(response.content)
-    result = verify.verify_bundle(bundle, expected_key=keys.fingerprint(
+    trusted = Trust.of_key(keys.fingerprint(
         public_key_b64(keys.load_or_create(tmp_path / "state" / "evidence"))))  # fmt: skip
-    assert result.ok, result.all_problems()
+    result = verify.verify_bundle(bundle, trust=trusted)
+    assert result.verified, result.all_problems()
     in_cell = [
         r for r in stored["inside"]
         if h3.cell_to_parent(h3.latlng_to_cell(r["loc"]["lat"], r["loc"]["lon"], 8), 7) == cell

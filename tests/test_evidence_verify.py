@@ -15,17 +15,19 @@ import os
 import shutil
 import subprocess
 import sys
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import h3
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from giamsat.aggregator.evidence import keys, layout, manifest, verify
+from giamsat.aggregator.evidence import keys, layout, manifest, trust, verify
 from giamsat.aggregator.evidence.assemble import BuildResult
 from giamsat.aggregator.evidence.records import AreaSpec, BundleError
 from giamsat.contract import record
 from giamsat.contract.record import public_key_b64
+from giamsat.contract.timezone import VIETNAM_TZ
 from tests.support.evidence import (
     QCVN126,
     SLOW_NETWORK,
@@ -253,7 +255,10 @@ def test_changed_speed_is_caught_even_with_a_forgers_fresh_manifest(bundle, buil
     status, out = run_verify(bundle, capsys, "--key", built.fingerprint)
     assert status == 1
     assert "record 17 (id " in out and "signature invalid" in out
-    assert f"not the expected {built.fingerprint}" in out
+    forged = keys.fingerprint(public_key_b64(forger))
+    assert (
+        f"and the signer is not trusted: signed by key {forged}, which --key does not list" in out
+    )
     # The forger made the hashes consistent; the probe's signature still gives it away.
     assert "does not match the manifest" not in out
 
@@ -337,6 +342,139 @@ def test_extra_file_and_broken_zip_are_named(bundle, capsys, tmp_path):
 def test_missing_bundle_and_bad_key_are_usage_errors(tmp_path, bundle, capsys):
     assert verify.main([str(tmp_path / "nothing.zip")]) == 2
     assert verify.main([str(bundle), "--key", "not a key!"]) == 2
+
+
+# --- whose key: the trust ------------------------------------------------------------------
+
+
+def _trust_file(path: Path, *entries: dict[str, object], issuer: str = "Cục Viễn thông") -> Path:
+    lines = ['format = "giamsat-trust/1"', f'issuer = "{issuer}"']
+    for entry in entries:
+        lines.append("[[keys]]")
+        for name, value in entry.items():
+            lines.append(f'{name} = "{value}"' if isinstance(value, str) else f"{name} = {value}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_a_stranger_can_make_an_intact_bundle_but_never_a_verified_one(
+    tmp_path, capsys, data, built, aggregator_key
+):
+    """Records removed, verdict recomputed, everything re-signed by a key of the forger's own."""
+    forger = Ed25519PrivateKey.generate()
+    fewer = dataclasses.replace(data, records=data.records[:-20])
+    forged = build(tmp_path / "forged.zip", fewer, forger)
+    assert verify.verify_bundle(forged.path).ok  # every integrity check passes
+    readme = members(forged.path)[layout.README].decode()
+    assert forged.fingerprint in readme  # the bundle names its key, and that must not count
+
+    status, out = run_verify(forged.path, capsys)
+    assert status == 3 and "VERIFIED" not in out
+    assert "NOT TRUSTED: every check passed, but no trusted key was given." in out
+    assert "the fingerprint the regulator publishes (never one printed in the bundle" in out
+
+    status, out = run_verify(forged.path, capsys, "--key", built.fingerprint)
+    assert status == 3 and "VERIFIED" not in out
+    assert f"signed by key {forged.fingerprint}, which --key does not list" in out
+
+    regulator = _trust_file(tmp_path / "trust.toml", {"public_key": public_key_b64(aggregator_key)})
+    status, out = run_verify(forged.path, capsys, "--trust", str(regulator))
+    assert status == 3
+    assert (
+        f"signed by key {forged.fingerprint}, which the trust file trust.toml does not list" in out
+    )
+    # The genuine bundle, against the same file.
+    status, out = run_verify(built.path, capsys, "--trust", str(regulator))
+    assert status == 0
+    assert f"VERIFIED: every check passed; signed by aggregator key {built.fingerprint}," \
+        " trusted by the trust file trust.toml (Cục Viễn thông)" in out  # fmt: skip
+
+
+def test_a_key_is_trusted_only_on_the_days_the_trust_file_gives(tmp_path, capsys, data):
+    """Rotation: the old key keeps the bundles it signed in its time, and signs no more."""
+    old, new = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
+    trust_file = _trust_file(
+        tmp_path / "trust.toml",
+        {"public_key": public_key_b64(old), "valid_from": date(2026, 1, 1),
+         "valid_to": date(2026, 10, 31), "label": "2026"},
+        {"public_key": public_key_b64(new), "valid_from": date(2026, 11, 1)},
+    )  # fmt: skip
+    # 31 October, 23:30 in Hanoi is still the old key's last day; 00:30 on 1 November is not.
+    last_day = datetime(2026, 10, 31, 16, 30, tzinfo=UTC)
+    too_late = datetime(2026, 10, 31, 17, 30, tzinfo=UTC)
+    bundles = {
+        "old key, in its time": (build(tmp_path / "a.zip", data, old, created=last_day), 0),
+        "old key, after it": (build(tmp_path / "b.zip", data, old, created=too_late), 3),
+        "new key": (build(tmp_path / "c.zip", data, new, created=too_late), 0),
+        "new key, before it": (build(tmp_path / "d.zip", data, new, created=last_day), 3),
+    }
+    for name, (bundle, expected) in bundles.items():
+        status, out = run_verify(bundle.path, capsys, "--trust", str(trust_file))
+        assert status == expected, (name, out)
+    _, out = run_verify(bundles["old key, after it"][0].path, capsys, "--trust", str(trust_file))
+    assert (
+        f"signed by key {keys.fingerprint(public_key_b64(old))} on 2026-11-01, outside its"
+        " validity in the trust file trust.toml (2026-01-01..2026-10-31)"
+    ) in out
+    # --key trusts one key on any day; with --trust too, either may vouch.
+    late = bundles["old key, after it"][0].path
+    assert run_verify(late, capsys, "--key", public_key_b64(old))[0] == 0
+    both = ("--key", public_key_b64(old), "--trust", str(trust_file))
+    assert run_verify(late, capsys, *both)[0] == 0
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("not toml [", "trust.toml: not a TOML file"),
+        ('format = "other"\n', "trust.toml: format must be 'giamsat-trust/1', not 'other'"),
+        ('format = "giamsat-trust/1"\n', "trust.toml: lists no [[keys]]"),
+        ('format = "giamsat-trust/1"\n[[keys]]\nlabel = "x"\n',
+         "trust.toml: keys[0]: public_key (the base64 Ed25519 public key) is missing"),
+        ('format = "giamsat-trust/1"\n[[keys]]\npublic_key = "abc"\n',
+         "trust.toml: keys[0]: public_key is not a base64 Ed25519 key"),
+        (f'format = "giamsat-trust/1"\n[[keys]]\npublic_key = "{"A" * 43}="\n'
+         'valid_from = "soon"\n',
+         "trust.toml: keys[0]: valid_from must be a date such as 2026-01-01, not 'soon'"),
+    ],
+)  # fmt: skip
+def test_a_broken_trust_file_is_named_and_nothing_is_verified(
+    tmp_path, capsys, built, content, message
+):
+    bad = tmp_path / "trust.toml"
+    bad.write_text(content, encoding="utf-8")
+    status = verify.main([str(built.path), "--quiet", "--trust", str(bad)])
+    captured = capsys.readouterr()
+    assert status == 2 and captured.out == ""
+    assert message in captured.err and "Traceback" not in captured.err
+
+
+def test_evidence_key_writes_the_trust_file_and_rotates(tmp_path, capsys, data):
+    from giamsat.aggregator.cli.main import main as giamsat
+
+    key_dir, trust_file = tmp_path / "key", tmp_path / "trust.toml"
+    assert giamsat(["evidence", "key", "--key-dir", str(key_dir), "--trust-file",
+                    str(trust_file), "--valid-from", "2026-01-01"]) == 0  # fmt: skip
+    first = keys.load_or_create(key_dir)
+    before = build(tmp_path / "before.zip", data, first, created=datetime(2026, 11, 5, tzinfo=UTC))
+    assert giamsat(["evidence", "key", "--rotate", "--key-dir", str(key_dir)]) == 2
+    assert "--rotate needs --trust-file" in capsys.readouterr().err
+    assert giamsat(["evidence", "key", "--rotate", "--key-dir", str(key_dir),
+                    "--trust-file", str(trust_file)]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    second = keys.load_or_create(key_dir)
+    assert public_key_b64(second) != public_key_b64(first)
+    assert f"retired      {keys.fingerprint(public_key_b64(first))}" in out
+    assert (key_dir / "retired").is_dir()
+    listed = trust.load(trust_file)
+    today = datetime.now(VIETNAM_TZ).date()
+    assert [(k.fingerprint, k.valid_from, k.valid_to) for k in listed.keys] == [
+        (keys.fingerprint(public_key_b64(first)), date(2026, 1, 1), today),
+        (keys.fingerprint(public_key_b64(second)), today, None),
+    ]
+    after = build(tmp_path / "after.zip", data, second)
+    for bundle in (before, after):
+        assert run_verify(bundle.path, capsys, "--trust", str(trust_file))[0] == 0
 
 
 # --- the aggregator's key ---------------------------------------------------------------

@@ -2,8 +2,9 @@
 
 ``build`` reads the configuration and the database and writes the audit log
 (who: ``cli:<user>``); ``verify`` needs neither a configuration nor a
-database, only the ZIP; ``key`` prints the aggregator's public signing key
-and the fingerprint to publish.
+database, only the ZIP, and trusts only the keys it is given; ``key`` prints
+the aggregator's public signing key and the fingerprint to publish, and
+writes the trust file to publish.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,6 +20,7 @@ from giamsat.aggregator.cli.common import add_period, command, group, period
 from giamsat.aggregator.evidence import keys, verify
 from giamsat.aggregator.evidence.progress import Progress, table
 from giamsat.aggregator.evidence.records import BundleError
+from giamsat.contract.timezone import VIETNAM_TZ
 
 if TYPE_CHECKING:  # the build's modules (PDF, map) load only when a bundle is built
     from giamsat.aggregator.cli.common import Subparsers
@@ -91,15 +94,57 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_key(args: argparse.Namespace) -> int:
-    """Print the key inspectors check bundles against; created here if it does not exist yet."""
+    """Print the key inspectors check bundles against; created here if it does not exist yet.
+
+    With ``--trust-file``, also write it into the trust file the regulator
+    publishes; with ``--rotate``, first retire the current key: the trust file
+    then lists it up to today and the new key from today.
+    """
     from giamsat.aggregator import settings
+    from giamsat.aggregator.evidence import trust
 
     default = settings.load(args.config).state_dir / "evidence"
-    key = keys.load_or_create(Path(args.key_dir) if args.key_dir else default)
-    public = keys.public_key_b64(key)
+    directory = Path(args.key_dir) if args.key_dir else default
+    out = Path(args.trust_file) if args.trust_file else None
+    if args.rotate and out is None:
+        print("giamsat: error: --rotate needs --trust-file: the retired key must stay"
+              " trusted for the bundles it signed", file=sys.stderr)  # fmt: skip
+        return 2
+    today = datetime.now(VIETNAM_TZ).date()
+    try:
+        if out is not None and out.exists():
+            trust.load(out)
+        if args.rotate and out is not None:
+            old = keys.public_key_b64(keys.load_or_create(directory))
+            retired = keys.retire(directory)
+            trust.add_key(out, old, valid_from=_kept_from(out, old), valid_to=today,
+                          label=args.label or "")  # fmt: skip
+            print(f"retired      {keys.fingerprint(old)} (last day {today}; key kept in {retired})")
+        key = keys.load_or_create(directory)
+        public = keys.public_key_b64(key)
+        if out is not None:
+            since = args.valid_from or (today if args.rotate else None)
+            trust.add_key(out, public, valid_from=since, valid_to=args.valid_to,
+                          label=args.label or "", issuer=args.issuer)  # fmt: skip
+    except trust.TrustFileError as exc:
+        print(f"giamsat: error: {exc}", file=sys.stderr)
+        return 2
     print(f"public key   {public}")
     print(f"fingerprint  {keys.fingerprint(public)}")
+    if out is not None:
+        print(f"trust file   {out} (publish it; verify with --trust {out.name})")
     return 0
+
+
+def _kept_from(path: Path, public: str) -> date | None:
+    """The first day the trust file at ``path`` already gives ``public``, if any."""
+    from giamsat.aggregator.evidence import trust
+
+    if not path.exists():
+        return None
+    mine = keys.fingerprint(public)
+    found = [k.valid_from for k in trust.load(path).keys if k.fingerprint == mine]
+    return found[0] if found else None
 
 
 def _key_dir(parser: argparse.ArgumentParser) -> None:
@@ -142,3 +187,24 @@ def register(subparsers: Subparsers) -> None:
     verify.add_arguments(check)
     key = command(sub, "key", cmd_key, "print the aggregator's signing key and its fingerprint")
     _key_dir(key)
+    key.add_argument(
+        "--trust-file", metavar="FILE",
+        help="write the key into this trust file (created if absent, other keys kept): the"
+        " file the regulator publishes and `evidence verify --trust` reads",
+    )  # fmt: skip
+    key.add_argument("--valid-from", type=_day, help="first day the key may sign (YYYY-MM-DD)")
+    key.add_argument("--valid-to", type=_day, help="last day the key may sign (YYYY-MM-DD)")
+    key.add_argument("--label", help="a name for the key in the trust file")
+    key.add_argument("--issuer", help="who publishes the trust file, e.g. Cục Viễn thông")
+    key.add_argument(
+        "--rotate", action="store_true",
+        help="retire the current key (trusted up to today) and make a new one (from today);"
+        " needs --trust-file",
+    )  # fmt: skip
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from exc

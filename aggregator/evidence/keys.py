@@ -4,8 +4,10 @@ Probes sign records; the aggregator signs the manifest that binds a bundle's
 files together (the probes' registered keys, the standard applied, the
 verdict, the map and the report). The key is created on first use in a data
 directory and never leaves it; its public half is printed by ``giamsat
-evidence key`` so the regulator can publish the fingerprint, against which
-anyone checks the key a bundle carries (``giamsat evidence verify --key``).
+evidence key`` so the regulator can publish it (``--trust-file`` writes the
+trust file, :mod:`giamsat.aggregator.evidence.trust`), against which anyone
+checks the key a bundle carries (``giamsat evidence verify --trust``).
+``--rotate`` retires the key and makes a new one.
 
 The directory is a parameter; without one it is ``$GIAMSAT_DATA`` or, failing
 that, ``./.state/aggregator`` (the same git-ignored tree the demo uses).
@@ -66,6 +68,22 @@ def load_or_create(directory: Path | None = None) -> Ed25519PrivateKey:
     return key
 
 
+def retire(directory: Path | None = None) -> Path | None:
+    """Move the key in ``directory`` aside (``retired/<fingerprint>.pem``) so a new one is made.
+
+    Returns where it went, or None when there was no key. The retired key signs
+    nothing more; it is kept so that its public half can always be listed.
+    """
+    path = Path(directory or default_key_dir()) / KEY_FILE
+    if not path.exists():
+        return None
+    public = public_key_b64(_load(path))
+    target = path.parent / "retired" / (fingerprint(public).replace(":", "") + ".pem")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    path.rename(target)
+    return target
+
+
 def fingerprint(public_key: str) -> str:
     """SHA-256 of the raw 32-byte public key (given in base64), as 16 groups of 4 hex digits.
 
@@ -76,4 +94,4 @@ def fingerprint(public_key: str) -> str:
     return ":".join(digest[i : i + 4] for i in range(0, len(digest), 4))
 
 
-__all__ = ["default_key_dir", "fingerprint", "load_or_create", "public_key_b64"]
+__all__ = ["default_key_dir", "fingerprint", "load_or_create", "public_key_b64", "retire"]

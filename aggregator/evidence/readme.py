@@ -24,8 +24,9 @@ Khu vực / Area:         {area_name} ({area_id})
 Thời gian / Period:     {start} .. {end} (giờ Việt Nam / Vietnam time, UTC+7)
 Số bản ghi / Records:   {records}
 Lập lúc / Built (UTC):  {created}
-Khóa ký của hệ thống / Aggregator signing key (SHA-256 fingerprint):
+Khóa đã ký gói này / Key that signed this bundle (SHA-256 fingerprint):
     {fingerprint}
+    (so với khóa cơ quan quản lý công bố / compare with the keys the regulator publishes)
 
 Các tệp / Files
 ---------------
@@ -33,14 +34,24 @@ Các tệp / Files
 
 Kiểm tra bằng chương trình / Verify with the program
 ----------------------------------------------------
-    giamsat evidence verify {bundle} --key {fingerprint_compact}
+    giamsat evidence verify {bundle} --trust TRUST-FILE
+
+TRUST-FILE là tệp khóa tin cậy do cơ quan quản lý công bố (hoặc dùng --key với
+dấu vân tay khóa do cơ quan quản lý công bố), không bao giờ lấy từ gói này: ai
+cũng có thể ký lại một gói bằng khóa của mình, và tệp này khi đó sẽ in khóa đó.
+TRUST-FILE is the trust file the regulator publishes (or use --key with the key
+fingerprint the regulator publishes), never anything taken from this bundle:
+anyone can re-sign a bundle with a key of his own, and this file would then
+print that key.
 
 Không cần mạng, không cần cơ sở dữ liệu. Không có lệnh giamsat đầy đủ thì chỉ cần
 mã nguồn giamsat (các gói agent, aggregator) cùng cryptography, numpy và h3:
 No network and no database are needed. Without the full giamsat command, the
 giamsat source (packages agent, aggregator) with cryptography, numpy and h3 is enough:
-    python -m giamsat.aggregator.evidence.verify {bundle} --key {fingerprint_compact}
-Exit status 0: every check passed; otherwise each failure is named.
+    python -m giamsat.aggregator.evidence.verify {bundle} --trust TRUST-FILE
+Exit status 0 (VERIFIED): every check passed and the signing key is trusted;
+3: intact, but not signed by a key trusted on the day it was built;
+1: a check failed, each failure named; 2: the bundle or trust file is unusable.
 
 Kiểm tra thủ công / Verify by hand
 ----------------------------------
@@ -120,7 +131,6 @@ def readme_text(
         records=f"{records:,}",
         created=created,
         fingerprint=fingerprint,
-        fingerprint_compact=fingerprint.replace(":", ""),
         files="\n".join(listed),
         bundle=bundle_name,
     )

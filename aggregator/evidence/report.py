@@ -530,15 +530,17 @@ def _verification(w: _Writer) -> None:
     w.heading("6. Cách kiểm tra", "How to verify")
     w.para(
         "Bộ bằng chứng tự kiểm tra được mà không cần tin vào cơ sở dữ liệu của hệ thống:"
-        " chạy lệnh `giamsat evidence verify <tệp>.zip --key <dấu vân tay>` (không cần mạng,"
-        " không cần cơ sở dữ liệu). Lệnh kiểm tra chữ ký của manifest.json, mã SHA-256 của"
-        " từng tệp, chữ ký của từng bản ghi bằng khóa đầu đo trong probes.json, và tính lại"
-        " kết luận từ records.jsonl; tệp README.txt mô tả cách kiểm tra thủ công.",
+        " chạy lệnh `giamsat evidence verify <tệp>.zip --trust <tệp tin cậy>` (không cần mạng,"
+        " không cần cơ sở dữ liệu), với tệp khóa tin cậy do cơ quan quản lý công bố. Lệnh kiểm"
+        " tra chữ ký của manifest.json bằng một khóa được tin cậy vào ngày lập bộ, mã SHA-256"
+        " của từng tệp, chữ ký của từng bản ghi bằng khóa đầu đo trong probes.json, và tính"
+        " lại kết luận từ records.jsonl; tệp README.txt mô tả cách kiểm tra thủ công.",
         "The bundle can be checked without trusting the system's database: run"
-        " `giamsat evidence verify <file>.zip --key <fingerprint>` (no network, no database)."
-        " It checks the signature of manifest.json, the SHA-256 of every file, every record's"
-        " signature by its probe's key in probes.json, and recomputes the verdict from"
-        " records.jsonl; README.txt describes the same checks done by hand.",
+        " `giamsat evidence verify <file>.zip --trust <trust file>` (no network, no database)"
+        " with the trust file the regulator publishes. It checks the signature of"
+        " manifest.json by a key trusted on the day the bundle was built, the SHA-256 of every"
+        " file, every record's signature by its probe's key in probes.json, and recomputes"
+        " the verdict from records.jsonl; README.txt describes the same checks done by hand.",
     )
     w.table(
         [

@@ -28,6 +28,15 @@ bundle shows *what* was changed, not just that something was):
                        intervals to the last bit (the engine's figures do not
                        depend on the machine, and JSON keeps every bit)
 
+Then, apart from those checks, whether the key that signed the bundle is
+one the verifier was told to trust (``--key``, or ``--trust`` and the trust
+file the regulator publishes, :mod:`giamsat.aggregator.evidence.trust`) for
+the day the bundle was built. Nothing inside the bundle can say so: a
+stranger can re-sign a doctored bundle so that every check passes. Exit
+status 0 (VERIFIED) needs both; 3 says the bundle is intact but not signed by
+a trusted key; 1 that a check failed; 2 that the bundle or the trust given
+could not be used.
+
 This module imports neither psycopg nor the map or PDF code: a third party
 needs only ``agent``, ``giamsat.aggregator.compliance``, ``giamsat.aggregator.ingest.validate``,
 this package's record and manifest modules, and cryptography, numpy and h3.
@@ -50,7 +59,7 @@ import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
@@ -81,6 +90,8 @@ from giamsat.aggregator.evidence.records import (
     RecordChecker,
     csv_row,
 )
+from giamsat.aggregator.evidence.trust import Trust
+from giamsat.aggregator.evidence.trust import load as load_trust_file
 from giamsat.aggregator.store.declarations import (
     DeclaredArea,
     Zone,
@@ -107,6 +118,12 @@ class Verification:
     problems: dict[str, list[str]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     fingerprint: str | None = None
+    untrusted: str | None = "no trusted key was given"
+
+    @property
+    def verified(self) -> bool:
+        """Intact, and signed by a trusted key on a day it was trusted."""
+        return self.ok and self.untrusted is None
 
     def fail(self, check: str, message: str) -> None:
         self.problems.setdefault(check, []).append(message)
@@ -116,6 +133,7 @@ class Verification:
 
     @property
     def ok(self) -> bool:
+        """Intact: every check passed (whoever signed it)."""
         return not self.problems and all(check in self.details for check in CHECKS)
 
     def all_problems(self) -> list[str]:
@@ -163,7 +181,14 @@ def _read(b: _Bundle, result: Verification, check: str, name: str) -> bytes | No
     return None
 
 
-def _manifest(b: _Bundle, result: Verification, expected_key: str | None) -> None:
+def _built(content: dict[str, Any]) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(content["created"]).replace("Z", "+00:00"))
+    except (KeyError, ValueError):
+        return None
+
+
+def _manifest(b: _Bundle, result: Verification, trust: Trust | None) -> None:
     check = "manifest signature"
     body = _read(b, result, check, layout.MANIFEST)
     signature = _read(b, result, check, layout.SIGNATURE)
@@ -191,17 +216,9 @@ def _manifest(b: _Bundle, result: Verification, expected_key: str | None) -> Non
         problem = manifest.signature_problem(body, signature, signer)
         if problem:
             result.fail(check, problem)
-    if expected_key is not None:
-        if manifest.normalise_key(expected_key) != result.fingerprint:
-            result.fail(
-                check,
-                f"manifest.json: signed by key {result.fingerprint},"
-                f" not the expected {manifest.normalise_key(expected_key)}",
-            )
-        pinned = ", the expected key"
-    else:
-        pinned = ", key not pinned: compare with the published fingerprint"
-    result.note(check, f"Ed25519 by {result.fingerprint}{pinned}")
+    if trust is not None:
+        result.untrusted = trust.problem(result.fingerprint, _built(content))
+    result.note(check, f"Ed25519 by {result.fingerprint}")
 
 
 def _hashes(b: _Bundle, result: Verification, progress: Progress) -> None:
@@ -628,9 +645,13 @@ def _guarded(result: Verification, check: str, step: Callable[[], T]) -> T | Non
 
 
 def verify_bundle(
-    path: Path | str, *, expected_key: str | None = None, progress: Progress | None = None
+    path: Path | str, *, trust: Trust | None = None, progress: Progress | None = None
 ) -> Verification:
-    """Run every check on the bundle at ``path``; never raises for a bad bundle."""
+    """Run every check on the bundle at ``path``, and judge its signer by ``trust``.
+
+    Never raises for a bad bundle. Without ``trust`` the bundle can be intact
+    (``ok``) but never ``verified``.
+    """
     progress = progress or Progress(None)
     result = Verification()
     try:
@@ -645,7 +666,7 @@ def verify_bundle(
                 result.fail("ZIP", f"{name}: appears {n} times in the ZIP")
         result.note("ZIP", f"{len(counts)} members")
         b = _Bundle(zf)
-        _guarded(result, "manifest signature", lambda: _manifest(b, result, expected_key))
+        _guarded(result, "manifest signature", lambda: _manifest(b, result, trust))
         if b.content is None:
             return result
         _guarded(result, "file hashes", lambda: _hashes(b, result, progress))
@@ -658,11 +679,20 @@ def verify_bundle(
     return result
 
 
-def report(result: Verification, out: TextIO) -> None:
-    """The summary table, then each check's problems (its first ``MAX_SHOWN``) or the all-clear."""
+def report(result: Verification, out: TextIO, trust: Trust | None = None) -> None:
+    """The summary table, each check's problems (its first ``MAX_SHOWN``), then the trust."""
     out.write(table(("check", "result", "detail"), result.rows()))
+    by = f" ({trust.issuer})" if trust is not None and trust.issuer else ""
+    if result.verified:
+        assert trust is not None
+        out.write(
+            f"VERIFIED: every check passed; signed by aggregator key {result.fingerprint},"
+            f" trusted by {trust.source}{by}\n"
+        )
+        return
     if result.ok:
-        out.write(f"VERIFIED: every check passed (aggregator key {result.fingerprint})\n")
+        out.write(f"NOT TRUSTED: every check passed, but {result.untrusted}.\n")
+        out.write(f"  {UNTRUSTED_ADVICE}\n")
         return
     out.write(f"FAILED: {len(result.all_problems())} problem(s)\n")
     for check in CHECKS:
@@ -671,38 +701,66 @@ def report(result: Verification, out: TextIO) -> None:
             out.write(f"  {message}\n")
         if len(found) > MAX_SHOWN:
             out.write(f"  ... and {len(found) - MAX_SHOWN} more ({check})\n")
+    if result.untrusted and result.fingerprint:
+        out.write(f"  and the signer is not trusted: {result.untrusted}\n")
     for note in result.notes:
         out.write(f"note: {note}\n")
+
+
+UNTRUSTED_ADVICE = (
+    "Verify with --trust FILE, the trust file the regulator publishes, or --key with the"
+    " fingerprint the regulator publishes (never one printed in the bundle itself)."
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("bundle", help="the evidence bundle (.zip)")
     parser.add_argument(
         "--key",
-        help="the aggregator key the bundle must be signed with: its fingerprint (as"
-        " published) or its base64 public key",
+        help="trust this aggregator key: its fingerprint as the regulator publishes it, or"
+        " its base64 public key",
+    )
+    parser.add_argument(
+        "--trust",
+        metavar="FILE",
+        help="trust the keys listed in this trust file (published by the regulator), each on"
+        " the days it lists",
     )
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
 
 
+def trust_of(args: argparse.Namespace) -> Trust | None:
+    """The trust ``--key`` and ``--trust`` give; raises TrustFileError or ValueError."""
+    found = []
+    if args.key is not None:
+        try:
+            found.append(Trust.of_key(args.key))
+        except ValueError as exc:
+            raise ValueError("--key is neither a fingerprint nor a base64 key") from exc
+    if args.trust is not None:
+        found.append(load_trust_file(Path(args.trust)))
+    if not found:
+        return None
+    return found[0] if len(found) == 1 else found[0] + found[1]
+
+
 def run(args: argparse.Namespace) -> int:
-    """Exit status: 0 verified, 1 a check failed, 2 the bundle or --key could not be used."""
+    """Exit status: 0 verified, 1 a check failed, 2 unusable input, 3 intact but untrusted."""
     path = Path(args.bundle)
     if not path.is_file():
         print(f"giamsat: error: {path}: no such file", file=sys.stderr)
         return 2
-    if args.key is not None:
-        try:
-            manifest.normalise_key(args.key)
-        except ValueError:
-            print(
-                "giamsat: error: --key is neither a fingerprint nor a base64 key", file=sys.stderr
-            )
-            return 2
+    try:
+        trusted = trust_of(args)
+    except ValueError as exc:  # TrustFileError included
+        print(f"giamsat: error: {exc}", file=sys.stderr)
+        return 2
     progress = Progress(None if args.quiet else sys.stderr)
-    result = verify_bundle(path, expected_key=args.key, progress=progress)
-    report(result, sys.stdout)
-    return 0 if result.ok else 1
+    result = verify_bundle(path, trust=trusted, progress=progress)
+    report(result, sys.stdout, trusted)
+    if result.verified:
+        return 0
+    return 3 if result.ok else 1
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,7 +12,7 @@ import subprocess
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import h3
@@ -117,7 +117,12 @@ SLOW_NETWORK = Truth(operator="Viettel", dl_mbps=85.0, probes=6, days=5, per_pro
 
 
 def build(
-    out: Path, data: Fleet, key: Ed25519PrivateKey, *, area: AreaSpec = EVERYWHERE
+    out: Path,
+    data: Fleet,
+    key: Ed25519PrivateKey,
+    *,
+    area: AreaSpec = EVERYWHERE,
+    created: datetime | None = None,
 ) -> BuildResult:
     return assemble(
         out,
@@ -131,6 +136,7 @@ def build(
         records=data.payloads(),
         key=key,
         map_picture=False,
+        created=created,
     )
 
 
