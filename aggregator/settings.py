@@ -81,6 +81,7 @@ class ComplianceSettings:
     grace_1_days: int = 30
     grace_2_days: int = 30
     notices_need_evidence: bool = True
+    response_window_days: int = 15
 
 
 @dataclass(frozen=True)
@@ -162,6 +163,7 @@ def load(path: Path | str | None) -> Settings:
         refresh_s=c.int("refresh_s", 60, min=1, max=86_400),
         grace_1_days=c.int("grace_1_days", 30, min=0),
         grace_2_days=c.int("grace_2_days", 30, min=0),
+        response_window_days=c.int("response_window_days", 15, min=0),
         notices_need_evidence=c.bool("notices_need_evidence", True),
     )
     c.finish()

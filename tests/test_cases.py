@@ -145,3 +145,134 @@ def test_cases_api_lists_shows_and_advances_for_inspectors(tmp_path, db_dsn):
         assert [n["language"] for n in shown["notices"]] == ["vi", "en"]
         assert "ab" * 32 in shown["notices"][0]["text"]
         assert client.get("/api/v1/cases/999999", headers=viewer).status_code == 404
+
+
+def test_the_operator_answers_its_own_notices_and_sees_no_other_company_s_case(tmp_path, db_dsn):
+    """A 45-day response window, longer than the 30-day grace: the window alone holds the case.
+
+    Answers are received now, so the case's dates run relative to today.
+    """
+    import hashlib
+    from datetime import datetime
+
+    from fastapi.testclient import TestClient
+
+    from giamsat.aggregator import settings
+    from giamsat.aggregator.compliance import cases
+    from giamsat.aggregator.compliance.escalation import Policy
+    from giamsat.aggregator.http.app import create_app
+    from giamsat.aggregator.store import tokens as auth
+    from giamsat.contract.timezone import VIETNAM_TZ
+
+    today = datetime.now(VIETNAM_TZ).date()
+    first, second = today - timedelta(days=30), today - timedelta(days=20)
+    noticed, window_end = first + timedelta(days=5), first + timedelta(days=50)
+    config = tmp_path / "aggregator.toml"
+    config.write_text(f'[database]\ndsn = "{db_dsn}"\n[api]\nport = {free_port()}\n'
+                      "[compliance]\nresponse_window_days = 45\n")  # fmt: skip
+    giamsat(str(config), "areas", "sync")
+    store_rollups(db_dsn, month(first, 80.0) + month(second, 82.0))
+    giamsat(str(config), "cases", "open", "--standard", STD, "--operator", "Viettel",
+            "--area", "gso-19", *span(first), "--on", str(noticed))  # fmt: skip
+    no_company = giamsat(str(config), "tokens", "add", "x", "--role", "operator", check=False)
+    assert no_company.returncode == 2 and "names its company (--operator)" in no_company.stderr
+    with psycopg.connect(db_dsn, autocommit=True) as conn:
+
+        def bearer(name: str, role: str, operator: str | None = None) -> dict[str, str]:
+            return {"Authorization": "Bearer " + auth.create_token(conn, name, role, operator)}
+
+        viettel = bearer("viettel-noc", "operator", "Viettel")
+        mobifone = bearer("mobifone-noc", "operator", "MobiFone")
+        viewer, inspector = bearer("v", "viewer"), bearer("i", "inspector")
+        case_id = conn.execute("SELECT id FROM cases WHERE kpi_id = 'dl_mean'").fetchone()[0]
+    log = b"time,lat,lon,dl_mbps\n2026-10-02T08:00:00+07:00,21.59,105.84,112.5\n"
+    answer = {"text": "Our drive test measured 112.5 Mbit/s there; see the log."}
+    upload = {"files": ("drive-test.csv", log, "text/csv")}
+    url = f"/api/v1/cases/{case_id}"
+    with TestClient(create_app(settings.load(str(config)))) as client:
+        # Each company sees its own cases, and nothing of another's: not even that they exist.
+        mine = client.get("/api/v1/cases", headers=viettel).json()
+        assert case_id in [c["id"] for c in mine] and {c["operator"] for c in mine} == {"Viettel"}
+        assert client.get("/api/v1/cases", headers=mobifone).json() == []
+        assert client.get(url, headers=mobifone).status_code == 404
+        assert client.get("/api/v1/records", headers=viettel).status_code == 403
+        # Nothing to answer before a notice.
+        early = client.post(f"{url}/responses", data=answer, headers=viettel)
+        assert early.status_code == 409 and "no notice to answer" in early.json()["detail"]
+        step = {"period_from": str(first), "period_to": str(first + timedelta(days=4)),
+                "on": str(noticed), "bundle_sha256": "ab" * 32}  # fmt: skip
+        assert client.post(f"{url}/advance", json=step, headers=viettel).status_code == 403
+        assert client.post(f"{url}/advance", json=step, headers=inspector).status_code == 200
+        shown = client.get(url, headers=viettel).json()
+        assert shown["response_window"] == {"from": str(noticed), "to": str(window_end)}
+        assert shown["next_due"] == str(window_end + timedelta(days=1))
+        english = next(n["text"] for n in shown["notices"] if n["language"] == "en")
+        assert "Viettel may answer this notice, with documents such as its own" in english
+
+        refused = client.post(f"{url}/responses", data=answer, files=upload, headers=mobifone)
+        assert refused.status_code == 404
+        assert client.post(f"{url}/responses", data=answer, headers=viewer).status_code == 403
+        sent = client.post(f"{url}/responses", data=answer, files=upload, headers=viettel)
+        assert sent.status_code == 201, sent.text
+        got = sent.json()
+        assert (got["who"], got["role"]) == ("viettel-noc (Viettel)", "operator")
+        assert (got["notice_state"], got["notice_on"], got["late"]) == (
+            "notice_1",
+            str(noticed),
+            False,
+        )
+        assert got["text"] == answer["text"]
+        assert got["files"] == [{"name": "drive-test.csv", "bytes": len(log),
+                                 "sha256": hashlib.sha256(log).hexdigest()}]  # fmt: skip
+        file_url = f"{url}/responses/{got['id']}/files/drive-test.csv"
+        assert client.get(file_url, headers=viettel).content == log
+        assert client.get(file_url, headers=inspector).content == log
+        assert client.get(file_url, headers=mobifone).status_code == 404
+        assert client.get(file_url, headers=viewer).status_code == 403
+        assert client.get(url, headers=viewer).json()["responses"] == [got]
+
+        # An answer received on paper, recorded through the command line.
+        paper = tmp_path / "letter.pdf"
+        paper.write_bytes(b"%PDF-1.4 the operator's letter")
+        giamsat(str(config), "cases", "respond", str(case_id), "--text", "Letter received",
+                "--file", str(paper))  # fmt: skip
+
+        # An answer after its window is kept, and marked late for the inspector to weigh.
+        with psycopg.connect(db_dsn, autocommit=True) as conn:
+            stored = cases.get(conn, case_id)
+            assert stored is not None
+            short = Policy(response_window_days=3)
+            late = cases.respond(conn, stored, short, who="x", role="inspector", text="late")
+        assert late.late and (late.notice_state, late.notice_on) == ("notice_1", noticed)
+
+        # The grace period is over before the window: the window holds the case until it closes.
+        later = {"period_from": str(second), "period_to": str(second + timedelta(days=4)),
+                 "bundle_sha256": "cd" * 32}  # fmt: skip
+        held = client.post(f"{url}/advance", json={**later, "on": str(today)}, headers=inspector)
+        assert held.status_code == 409
+        assert (
+            f"notice_2 is premature on {today}: the operator's response window after notice_1"
+            f" of {noticed} is open until {window_end}"
+        ) in held.json()["detail"]
+        after = str(window_end + timedelta(days=1))
+        moved = client.post(f"{url}/advance", json={**later, "on": after}, headers=inspector)
+        assert moved.status_code == 200 and moved.json()["state"] == "notice_2"
+
+    shown_cli = giamsat(str(config), "cases", "show", str(case_id)).stdout
+    assert f"the operator may answer the notice_2 of {after} until" in shown_cli
+    assert f"to the notice_1 of {noticed}: received" in shown_cli
+    assert "from viettel-noc (Viettel) (operator)" in shown_cli
+    assert f"file letter.pdf  {len(paper.read_bytes())} bytes  SHA-256" in shown_cli
+    digest = hashlib.sha256(log).hexdigest()
+    assert f"file drive-test.csv  {len(log)} bytes  SHA-256 {digest}" in shown_cli
+    with psycopg.connect(db_dsn, autocommit=True) as conn:
+        steps = conn.execute(
+            "SELECT who, action, detail FROM audit_log WHERE action LIKE 'cases.%' ORDER BY id"
+        ).fetchall()
+    actions = [(who.split(":")[0], action) for who, action, _ in steps]
+    assert actions == [("cli", "cases.open")] * len(mine) + [("i", "cases.advance"),
+                       ("viettel-noc", "cases.respond"), ("viettel-noc", "cases.response_file"),
+                       ("i", "cases.response_file"), ("cli", "cases.respond"),
+                       ("i", "cases.advance")]  # fmt: skip
+    respond = next(d for _, action, d in steps if action == "cases.respond")
+    assert respond["files"] == [{"name": "drive-test.csv", "sha256": digest}]

@@ -1,12 +1,16 @@
-"""`giamsat cases open|list|show|advance|close`: escalation cases from FAIL to sanction.
+"""`giamsat cases open|list|show|advance|respond|close`: escalation cases from FAIL to sanction.
 
 Advancing goes through :func:`giamsat.aggregator.compliance.cases.advance_case`, the
 workflow the API uses too, so a case advances by the same rules from either side.
+``respond`` records an operator's answer received on paper, as the API records
+one the operator sends itself. Every step is written to the audit log as
+``cli:<user>``.
 """
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,6 +27,7 @@ from giamsat.aggregator.cli.common import (
 )
 from giamsat.aggregator.compliance import cases
 from giamsat.aggregator.store import db
+from giamsat.aggregator.store.tokens import Caller, audit
 from giamsat.contract.config import ConfigError
 
 if TYPE_CHECKING:
@@ -59,20 +64,35 @@ def register(subparsers: Subparsers) -> None:
     add_period(advanced, first="monitoring period start", last="monitoring period end")
     advanced.add_argument("--on", help=ON_HELP)
     advanced.add_argument("--bundle", help="evidence bundle ZIP the notice cites")
+    answered = command(sub, "respond", cmd_respond, "record the operator's answer to a notice")
+    answered.add_argument("case_id", type=int)
+    answered.add_argument("--text", required=True, help="the answer, or its summary")
+    answered.add_argument(
+        "--file", action="append", default=[], metavar="FILE",
+        help="a document the operator sent (its own drive-test logs...); repeat for several",
+    )  # fmt: skip
     closed = command(sub, "close", cmd_close, "close a case by decision")
     closed.add_argument("case_id", type=int)
     closed.add_argument("--reason", required=True)
     closed.add_argument("--on", help=ON_HELP)
 
 
+def _who() -> Caller:
+    return Caller(f"cli:{getpass.getuser()}", "admin")
+
+
 def print_case(stored: cases.StoredCase, policy: Policy) -> None:
     """A case's state, when it may next advance, and its dated history with each finding."""
     from giamsat.aggregator.compliance import next_due
+    from giamsat.aggregator.compliance.escalation import response_window
 
     case = stored.case
     due = next_due(case, policy)
     print(f"case {stored.id}: {case.id}")
     print(f"  state: {case.state.value}   opened {case.opened_on}   next step from: {due or '-'}")
+    window = response_window(case, policy)
+    if window is not None:
+        print(f"  the operator may answer the {case.state.value} of {window[0]} until {window[1]}")
     for entry in case.history:
         v = entry.verdict
         finding = (
@@ -106,6 +126,8 @@ def cmd_open(args: argparse.Namespace) -> int:
     with db.connect(cfg.dsn, autocommit=True) as conn:
         result = assess_area(conn, standard, operator, args.area, period(args))
         opened = cases.open_failing(conn, result, on)
+        for stored in opened:
+            audit(conn, _who(), "cases.open", {"case": stored.id, "kpi": stored.case.kpi_id})
     for stored in opened:
         print_case(stored, cases.policy_of(cfg.compliance))
     print(f"{len(opened)} case(s) opened")
@@ -132,12 +154,51 @@ def cmd_show(args: argparse.Namespace) -> int:
     with db.connect(cfg.dsn, autocommit=True) as conn:
         stored = stored_case(conn, args.case_id)
         notices = cases.notices_of(conn, args.case_id)
+        answers = cases.responses_of(conn, args.case_id)
     print_case(stored, cases.policy_of(cfg.compliance))
     for state, language, issued, text in notices:
         if args.notices:
             print(f"\n--- {state} ({language}, {issued}) ---\n{text}")
         else:
             print(f"  notice: {state} ({language}) issued {issued}")
+    for answer in answers:
+        print_response(answer)
+    return 0
+
+
+def print_response(answer: cases.Response) -> None:
+    late = ", LATE" if answer.late else ""
+    received = f"{answer.received_at:%Y-%m-%d %H:%M %Z}"
+    print(f"  answer {answer.id} to the {answer.notice_state} of {answer.notice_on}: received"
+          f" {received} from {answer.who} ({answer.role}{late})")  # fmt: skip
+    print(f"    {answer.text}")
+    for f in answer.files:
+        print(f"    file {f.name}  {f.bytes:,} bytes  SHA-256 {f.sha256}")
+
+
+def cmd_respond(args: argparse.Namespace) -> int:
+    """Record an answer received outside the system; refused (exit 1) when there is no notice."""
+    cfg = load_settings(args)
+    files = []
+    for name in args.file:
+        path = Path(name)
+        if not path.is_file():
+            raise ConfigError("--file", name, "no such file")
+        files.append((path.name, path.read_bytes()))
+    with db.connect(cfg.dsn, autocommit=True) as conn:
+        stored = stored_case(conn, args.case_id)
+        try:
+            answer = cases.respond(
+                conn, stored, cases.policy_of(cfg.compliance), who=_who().name, role="inspector",
+                text=args.text, files=files,
+            )  # fmt: skip
+        except cases.ResponseRefused as exc:
+            print(f"giamsat: case {args.case_id}: answer not recorded: {exc}", file=sys.stderr)
+            return 1
+        hashes = [{"name": f.name, "sha256": f.sha256} for f in answer.files]
+        audit(conn, _who(), "cases.respond",
+              {"case": stored.id, "response": answer.id, "files": hashes})  # fmt: skip
+    print_response(answer)
     return 0
 
 
@@ -165,6 +226,7 @@ def cmd_advance(args: argparse.Namespace) -> int:
         except (EscalationError, ValueError) as exc:
             print(f"giamsat: case {args.case_id} not advanced: {exc}", file=sys.stderr)
             return 1
+        audit(conn, _who(), "cases.advance", {"case": stored.id, "state": stored.case.state.value})
     print_case(stored, cases.policy_of(cfg.compliance))
     return 0
 
@@ -181,5 +243,6 @@ def cmd_close(args: argparse.Namespace) -> int:
         except EscalationError as exc:
             print(f"giamsat: {exc}", file=sys.stderr)
             return 1
+        audit(conn, _who(), "cases.close", {"case": stored.id, "reason": args.reason})
     print_case(stored, cases.policy_of(cfg.compliance))
     return 0

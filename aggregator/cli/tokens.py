@@ -18,7 +18,10 @@ def register(subparsers: Subparsers) -> None:
     sub = group(subparsers, "tokens", "API tokens and roles", dest="tokens_command")
     add = command(sub, "add", cmd_add, "create an API token (shown once)")
     add.add_argument("name")
-    add.add_argument("--role", required=True, choices=auth.ROLES)
+    add.add_argument("--role", required=True, choices=(*auth.ROLES, auth.OPERATOR))
+    add.add_argument(
+        "--operator", help="the company of an operator token (e.g. Viettel): its cases only"
+    )
     add.add_argument("--quiet", action="store_true", help="print only the token")
     command(sub, "list", cmd_list, "list API tokens")
     revoke = command(sub, "revoke", cmd_revoke, "revoke an API token")
@@ -29,8 +32,9 @@ def cmd_add(args: argparse.Namespace) -> int:
     """Print the new token once (only its hash is kept); ``--quiet`` prints it alone for scripts."""
     cfg = load_settings(args)
     with db.connect(cfg.dsn, autocommit=True) as conn:
-        token = auth.create_token(conn, args.name, args.role)
-    print(token if args.quiet else f"token {args.name} ({args.role}): {token}\n  (shown once)")
+        token = auth.create_token(conn, args.name, args.role, args.operator)
+    role = f"{args.role}, {args.operator}" if args.operator else args.role
+    print(token if args.quiet else f"token {args.name} ({role}): {token}\n  (shown once)")
     return 0
 
 
@@ -39,9 +43,10 @@ def cmd_list(args: argparse.Namespace) -> int:
     cfg = load_settings(args)
     with db.connect(cfg.dsn, autocommit=True) as conn:
         rows = auth.list_tokens(conn)
-    for name, role, created, revoked in rows:
+    for name, role, created, revoked, operator in rows:
         status = f"revoked {revoked:%Y-%m-%d}" if revoked else "active"
-        print(f"{name:<24} {role:<10} {created:%Y-%m-%d %H:%M}  {status}")
+        company = f"  ({operator})" if operator else ""
+        print(f"{name:<24} {role:<10} {created:%Y-%m-%d %H:%M}  {status}{company}")
     return 0
 
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import psycopg
@@ -34,6 +35,7 @@ from giamsat.aggregator.compliance.escalation import (
     Policy,
     close_case,
     open_case,
+    response_window,
     transition,
 )
 from giamsat.aggregator.compliance.operators import load_operators
@@ -41,6 +43,7 @@ from giamsat.aggregator.compliance.render import to_jsonable
 from giamsat.aggregator.compliance.standards import load_standards
 from giamsat.aggregator.settings import ComplianceSettings, Issuer
 from giamsat.aggregator.store import areas
+from giamsat.contract.timezone import VIETNAM_TZ_NAME
 
 
 class CaseNotFound(LookupError):
@@ -80,12 +83,18 @@ def get(conn: psycopg.Connection, case_id: int) -> StoredCase | None:
     return StoredCase(row[0], Case.from_dict(row[1])) if row else None
 
 
-def list_cases(conn: psycopg.Connection, state: str | None = None) -> list[StoredCase]:
-    query = "SELECT id, data FROM cases"
+def list_cases(
+    conn: psycopg.Connection, state: str | None = None, operator: str | None = None
+) -> list[StoredCase]:
+    """Cases by id; only those in ``state``, or of ``operator``, when given."""
+    query = "SELECT id, data FROM cases WHERE true"
     params: list[object] = []
     if state:
-        query += " WHERE state = %s"
+        query += " AND state = %s"
         params.append(state)
+    if operator:
+        query += " AND operator = %s"
+        params.append(operator)
     rows = conn.execute(query + " ORDER BY id", params).fetchall()
     return [StoredCase(r[0], Case.from_dict(r[1])) for r in rows]
 
@@ -161,7 +170,12 @@ def advance(
 
 def policy_of(settings: ComplianceSettings) -> Policy:
     """The escalation policy the configuration sets (grace periods, evidence rule)."""
-    return Policy(settings.grace_1_days, settings.grace_2_days, settings.notices_need_evidence)
+    return Policy(
+        settings.grace_1_days,
+        settings.grace_2_days,
+        settings.notices_need_evidence,
+        settings.response_window_days,
+    )
 
 
 def advance_case(
@@ -215,6 +229,131 @@ def close(conn: psycopg.Connection, stored: StoredCase, on: date, reason: str) -
     new = close_case(stored.case, on, reason)
     _save(conn, new, stored.id)
     return StoredCase(stored.id, new)
+
+
+# --- the operator's answer -------------------------------------------------------------
+
+MAX_RESPONSE_FILE_BYTES = 20 * 1024 * 1024  # a day of an operator's drive-test logs, zipped
+
+
+class ResponseRefused(ValueError):
+    """An answer the case cannot take now; the message says why."""
+
+
+@dataclass(frozen=True)
+class ResponseFile:
+    name: str
+    sha256: str
+    bytes: int
+
+
+@dataclass(frozen=True)
+class Response:
+    """An operator's answer to a notice: who sent it and when, its text and files."""
+
+    id: int
+    case_id: int
+    notice_state: str
+    notice_on: date
+    received_at: datetime
+    who: str
+    role: str
+    text: str
+    late: bool
+    files: tuple[ResponseFile, ...]
+
+
+def respond(
+    conn: psycopg.Connection,
+    stored: StoredCase,
+    policy: Policy,
+    *,
+    who: str,
+    role: str,
+    text: str,
+    files: Sequence[tuple[str, bytes]] = (),
+) -> Response:
+    """Record an answer to the case's latest notice, received now; files kept with their hashes.
+
+    Refused (:class:`ResponseRefused`) when the case has no notice to answer,
+    the text is empty, a file is empty, too large or named twice. An answer
+    after the window closed is kept, marked late: it is the inspector's to weigh.
+    """
+    window = response_window(stored.case, policy)
+    if window is None:
+        raise ResponseRefused(
+            f"case {stored.id} is {stored.case.state.value}: there is no notice to answer"
+        )
+    if not text.strip():
+        raise ResponseRefused("the answer needs a text")
+    names = [name for name, _ in files]
+    for name, content in files:
+        if not name or "/" in name or "\\" in name or name.startswith("."):
+            raise ResponseRefused(f"file {name!r}: give a plain file name")
+        if names.count(name) > 1:
+            raise ResponseRefused(f"file {name}: attached twice")
+        if not content:
+            raise ResponseRefused(f"file {name}: empty")
+        if len(content) > MAX_RESPONSE_FILE_BYTES:
+            raise ResponseRefused(
+                f"file {name}: {len(content):,} bytes, over the"
+                f" {MAX_RESPONSE_FILE_BYTES:,}-byte limit"
+            )
+    with conn.transaction():
+        row = conn.execute(
+            "INSERT INTO case_responses (case_id, notice_state, notice_on, who, role, text, late)"
+            " VALUES (%s, %s, %s, %s, %s, %s, (now() AT TIME ZONE %s)::date > %s)"
+            " RETURNING id",
+            (stored.id, stored.case.state.value, window[0], who, role, text, VIETNAM_TZ_NAME,
+             window[1]),
+        ).fetchone()  # fmt: skip
+        assert row is not None
+        for name, content in files:
+            conn.execute(
+                "INSERT INTO case_response_files (response_id, name, sha256, bytes, content)"
+                " VALUES (%s, %s, %s, %s, %s)",
+                (row[0], name, hashlib.sha256(content).hexdigest(), len(content), content),
+            )
+    found = [r for r in responses_of(conn, stored.id) if r.id == row[0]]
+    return found[0]
+
+
+def responses_of(conn: psycopg.Connection, case_id: int) -> list[Response]:
+    """The case's answers, oldest first, with their files' names, hashes and sizes."""
+    rows = conn.execute(
+        "SELECT id, notice_state, notice_on, received_at, who, role, text, late"
+        " FROM case_responses WHERE case_id = %s ORDER BY id",
+        (case_id,),
+    ).fetchall()
+    files: dict[int, list[ResponseFile]] = {}
+    for response_id, name, sha256, size in conn.execute(
+        "SELECT f.response_id, f.name, f.sha256, f.bytes FROM case_response_files f"
+        " JOIN case_responses r ON r.id = f.response_id WHERE r.case_id = %s"
+        " ORDER BY f.response_id, f.name",
+        (case_id,),
+    ):
+        files.setdefault(response_id, []).append(ResponseFile(name, sha256, int(size)))
+    found = []
+    for r in rows:
+        found.append(
+            Response(
+                id=r[0], case_id=case_id, notice_state=r[1], notice_on=r[2], received_at=r[3],
+                who=r[4], role=r[5], text=r[6], late=r[7], files=tuple(files.get(r[0], ())),
+            )
+        )  # fmt: skip
+    return found
+
+
+def response_file(
+    conn: psycopg.Connection, case_id: int, response_id: int, name: str
+) -> bytes | None:
+    """The bytes of one file of one answer to case ``case_id``; None when there is none."""
+    row = conn.execute(
+        "SELECT f.content FROM case_response_files f JOIN case_responses r ON r.id = f.response_id"
+        " WHERE r.case_id = %s AND f.response_id = %s AND f.name = %s",
+        (case_id, response_id, name),
+    ).fetchone()
+    return None if row is None else bytes(row[0])
 
 
 def notices_of(conn: psycopg.Connection, case_id: int) -> list[tuple[str, str, date, str]]:

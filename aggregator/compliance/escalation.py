@@ -42,13 +42,18 @@ class EscalationError(Exception):
     """A transition the escalation process does not allow; the message says why."""
 
 
+NOTICES = (CaseState.NOTICE_1, CaseState.NOTICE_2, CaseState.SANCTION_RECOMMENDED)
+
+
 @dataclass(frozen=True)
 class Policy:
-    """Grace periods (days) and whether notices need evidence-grade sampling."""
+    """Grace periods (days), whether notices need evidence-grade sampling, and the
+    days an operator has to answer each notice (its response window)."""
 
     grace_1_days: int = 30
     grace_2_days: int = 30
     notices_need_evidence: bool = True
+    response_window_days: int = 15
 
     def grace_after(self, state: CaseState) -> int:
         """Days that must pass in ``state`` before the case may escalate further."""
@@ -150,12 +155,27 @@ def open_case(verdict: KpiVerdict, on: date) -> Case:
     )
 
 
+def response_window(case: Case, policy: Policy = DEFAULT_POLICY) -> tuple[date, date] | None:
+    """First and last day the operator may answer the case's latest notice (None: no notice)."""
+    if case.state not in NOTICES:
+        return None
+    issued = case.entered(case.state)
+    assert issued is not None
+    return issued, issued + timedelta(days=policy.response_window_days)
+
+
 def next_due(case: Case, policy: Policy = DEFAULT_POLICY) -> date | None:
-    """Earliest date the case may escalate, or None when it cannot escalate any further."""
+    """Earliest date the case may escalate, or None when it cannot escalate any further.
+
+    After the grace period of its state and, after a notice, the day after the
+    operator's response window closes: the operator answers before the next step.
+    """
     if case.state not in NEXT_STATE:
         return None
     entered = case.entered(case.state) or case.opened_on
-    return entered + timedelta(days=policy.grace_after(case.state))
+    due = entered + timedelta(days=policy.grace_after(case.state))
+    window = response_window(case, policy)
+    return due if window is None else max(due, window[1] + timedelta(days=1))
 
 
 def _check_common(case: Case, verdict: KpiVerdict, on: date) -> None:
@@ -180,6 +200,12 @@ def _escalate(case: Case, verdict: KpiVerdict, on: date, policy: Policy) -> Case
             + "; ".join(verdict.unmet)
         )
     due = next_due(case, policy)
+    window = response_window(case, policy)
+    if window is not None and on <= window[1]:
+        raise EscalationError(
+            f"{target.value} is premature on {on}: the operator's response window after"
+            f" {case.state.value} of {window[0]} is open until {window[1]}"
+        )
     if due is not None and on < due:
         raise EscalationError(
             f"{target.value} is premature on {on}: the grace period after "

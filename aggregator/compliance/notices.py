@@ -82,6 +82,7 @@ class _Facts:
     sha256: str
     issued_on: date
     deadline: date
+    answer_by: date
     notice_1: date
     notice_2: date
     issuer: Issuer
@@ -309,6 +310,9 @@ def _vietnamese(f: _Facts) -> list[str]:
             f"Đề nghị {op.name} khắc phục và báo cáo kết quả về {authority} trước ngày"
             f" {_vi_date(f.deadline)}. Nếu sau thời hạn này chỉ tiêu vẫn không đạt,"
             f" {consequence}",
+            "",
+            f"{op.name} có thể gửi ý kiến giải trình về Thông báo này, kèm tài liệu (như kết"
+            f" quả đo kiểm của doanh nghiệp), đến hết ngày {_vi_date(f.answer_by)}.",
         ]
     footer = [
         "",
@@ -395,6 +399,9 @@ def _english(f: _Facts) -> list[str]:
             "",
             f"{op.name} is requested to remedy this and report to the {authority} by"
             f" {_en_date(f.deadline)}. If the KPI still fails after that date, {consequence}",
+            "",
+            f"{op.name} may answer this notice, with documents such as its own drive-test"
+            f" measurements, until {_en_date(f.answer_by)}.",
         ]
     footer = [
         "",
@@ -450,6 +457,7 @@ def render_notice(
         sha256=bundle_sha256.lower(),
         issued_on=issued_on,
         deadline=issued_on + timedelta(days=policy.grace_after(case.state)),
+        answer_by=issued_on + timedelta(days=policy.response_window_days),
         notice_1=notice_1,
         notice_2=notice_2 or notice_1,
         issuer=issuer,

@@ -11,7 +11,9 @@ are checked on every request exactly as the API checks them, so revoking a
 token ends its browser sessions too.
 
 Routes state the least role they need with :data:`Viewer`, :data:`Inspector`
-or :data:`Admin`; pages use :data:`PageViewer`, which answers a missing or
+or :data:`Admin` (an operator's token has none of them: it reaches only the
+routes of :data:`CaseReader` and :data:`CaseAnswerer`, for its own company's
+cases); pages use :data:`PageViewer`, which answers a missing or
 revoked token with a redirect to the login form instead of 401.
 """
 
@@ -58,8 +60,8 @@ def _here(request: Request) -> str:
     return request.url.path + query
 
 
-def require(role: str, *, page: bool = False) -> Callable[..., Caller]:
-    """The dependency every route states its least role with.
+def require(*roles: str, page: bool = False) -> Callable[..., Caller]:
+    """The dependency every route states its least role with (any one of ``roles``).
 
     The token comes from the ``Authorization: Bearer`` header or the login
     cookie. Without a valid one, an API route answers 401 and a page
@@ -86,8 +88,9 @@ def require(role: str, *, page: bool = False) -> Callable[..., Caller]:
             raise HTTPException(
                 401, "unknown or revoked token", headers={"WWW-Authenticate": "Bearer"}
             )
-        if not caller.may(role):
-            raise HTTPException(403, f"this needs the {role} role; the token is {caller.role}")
+        if not any(caller.may(role) for role in roles):
+            needed = " or ".join(roles)
+            raise HTTPException(403, f"this needs the {needed} role; the token is {caller.role}")
         return caller
 
     return dependency
@@ -97,6 +100,9 @@ Viewer = Annotated[Caller, Depends(require("viewer"))]
 Inspector = Annotated[Caller, Depends(require("inspector"))]
 Admin = Annotated[Caller, Depends(require("admin"))]
 PageViewer = Annotated[Caller, Depends(require("viewer", page=True))]
+# Cases: the regulator's staff, and an operator's staff for the company's own cases.
+CaseReader = Annotated[Caller, Depends(require("viewer", "operator"))]
+CaseAnswerer = Annotated[Caller, Depends(require("inspector", "operator"))]
 
 
 def login_redirect(request: Request, exc: LoginRequired) -> Response:

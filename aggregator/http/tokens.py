@@ -16,7 +16,11 @@ router = APIRouter()
 
 class TokenIn(BaseModel):
     name: str = Field(min_length=1, max_length=100, pattern=PLAIN_TEXT)
-    role: str = Field(pattern="^(viewer|inspector|admin)$")
+    role: str = Field(pattern="^(viewer|inspector|admin|operator)$")
+    operator: str | None = Field(
+        None, min_length=1, max_length=100, pattern=PLAIN_TEXT,
+        description="the company of an operator token, which sees only its own cases",
+    )  # fmt: skip
 
 
 @router.get("/api/v1/tokens")
@@ -24,7 +28,7 @@ def token_list(caller: Admin, request: Request) -> list[dict[str, Any]]:
     """API tokens, without their secrets (admin)."""
     with request.app.state.pool.connection() as conn:
         rows = tokens.list_tokens(conn)
-    keys = ("name", "role", "created_at", "revoked_at")
+    keys = ("name", "role", "created_at", "revoked_at", "operator")
     return [dict(zip(keys, row, strict=True)) for row in rows]
 
 
@@ -33,10 +37,11 @@ def token_create(caller: Admin, request: Request, body: TokenIn) -> dict[str, st
     """Create a token; the response is the only time it is shown (admin)."""
     with request.app.state.pool.connection() as conn:
         try:
-            token = tokens.create_token(conn, body.name, body.role)
+            token = tokens.create_token(conn, body.name, body.role, body.operator)
         except tokens.TokenError as exc:
             raise HTTPException(409, str(exc)) from None
-        tokens.audit(conn, caller, "tokens.create", {"name": body.name, "role": body.role})
+        detail = {"name": body.name, "role": body.role, "operator": body.operator}
+        tokens.audit(conn, caller, "tokens.create", detail)
     return {"name": body.name, "role": body.role, "token": token}
 
 

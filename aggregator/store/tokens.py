@@ -1,7 +1,9 @@
 """API tokens with roles, and the audit log of who downloaded what.
 
-Roles are ordered: ``viewer`` sees maps and aggregates, ``inspector`` also raw
-records and evidence, ``admin`` also probes and tokens. Tokens are 256-bit
+Staff roles are ordered: ``viewer`` sees maps and aggregates, ``inspector``
+also raw records and evidence, ``admin`` also probes and tokens. ``operator``
+stands apart: a token of an operator's staff, bound to that company, which
+sees and answers only the company's own cases. Tokens are 256-bit
 random strings stored only as SHA-256 digests: a high-entropy secret needs no
 slow hash, and a stolen table reveals no usable token.
 """
@@ -17,6 +19,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 ROLES = ("viewer", "inspector", "admin")
+OPERATOR = "operator"
 PREFIX = "gs_"
 
 
@@ -28,24 +31,38 @@ class TokenError(ValueError):
 class Caller:
     name: str
     role: str
+    operator: str | None = None  # the company of an operator's token
 
     def may(self, role: str) -> bool:
+        if OPERATOR in (self.role, role):
+            return self.role == role
         return ROLES.index(self.role) >= ROLES.index(role)
+
+    def sees_operator(self, operator: str) -> bool:
+        """Whether this caller may see a case or file of ``operator``."""
+        return self.role != OPERATOR or self.operator == operator
 
 
 def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(conn: psycopg.Connection, name: str, role: str) -> str:
-    """Create a token and return it; it is shown once and never stored in clear."""
-    if role not in ROLES:
-        raise TokenError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+def create_token(
+    conn: psycopg.Connection, name: str, role: str, operator: str | None = None
+) -> str:
+    """Create a token and return it; it is shown once and never stored in clear.
+
+    ``operator`` names the company of an ``operator`` token, and only of one.
+    """
+    if role not in (*ROLES, OPERATOR):
+        raise TokenError(f"role must be one of {', '.join((*ROLES, OPERATOR))}, not {role!r}")
+    if (role == OPERATOR) != bool(operator):
+        raise TokenError("an operator token names its company (--operator), and only it does")
     token = PREFIX + secrets.token_urlsafe(32)
     try:
         conn.execute(
-            "INSERT INTO api_tokens (name, role, token_hash) VALUES (%s, %s, %s)",
-            (name, role, digest(token)),
+            "INSERT INTO api_tokens (name, role, token_hash, operator) VALUES (%s, %s, %s, %s)",
+            (name, role, digest(token), operator or None),
         )
     except psycopg.errors.UniqueViolation:
         raise TokenError(
@@ -64,13 +81,13 @@ def revoke_token(conn: psycopg.Connection, name: str) -> None:
 
 def list_tokens(conn: psycopg.Connection) -> list[tuple[Any, ...]]:
     return conn.execute(
-        "SELECT name, role, created_at, revoked_at FROM api_tokens ORDER BY name"
+        "SELECT name, role, created_at, revoked_at, operator FROM api_tokens ORDER BY name"
     ).fetchall()
 
 
 def caller_for(conn: psycopg.Connection, token: str) -> Caller | None:
     row = conn.execute(
-        "SELECT name, role FROM api_tokens WHERE token_hash = %s AND revoked_at IS NULL",
+        "SELECT name, role, operator FROM api_tokens WHERE token_hash = %s AND revoked_at IS NULL",
         (digest(token),),
     ).fetchone()
     return Caller(*row) if row else None
