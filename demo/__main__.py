@@ -171,11 +171,14 @@ def up(ci: bool = False) -> int:
              "-c", str(agg_conf))  # fmt: skip
         write_agent_config(str(probe_pw))
 
+    from giamsat.aggregator import settings as agg_settings
+
     broker = Mosquitto(
         STATE / "mosquitto",
         port=ports["mqtt"],
         password_file=STATE / "broker" / "passwd",
         acl_file=STATE / "broker" / "acl",
+        message_size_limit=agg_settings.load(agg_conf).ingest.max_payload_bytes,
     )
     try:
         if not _alive("mosquitto"):

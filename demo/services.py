@@ -57,6 +57,7 @@ class Mosquitto:
     host: str = "127.0.0.1"
     password_file: Path | None = None
     acl_file: Path | None = None
+    message_size_limit: int | None = None  # bytes; ingest's [ingest] max_payload_bytes
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -84,6 +85,8 @@ class Mosquitto:
             lines.append("allow_anonymous true")
         if self.acl_file:
             lines.append(f"acl_file {self.acl_file}")
+        if self.message_size_limit:
+            lines.append(f"message_size_limit {self.message_size_limit}")
         self.conf_path.write_text("\n".join(lines) + "\n")
 
     def start(self, timeout: float = 10.0) -> None:

@@ -44,7 +44,10 @@ def register(subparsers: Subparsers) -> None:
 def refresh_broker(cfg: settings.Settings, conn: psycopg.Connection) -> None:
     """Rewrite passwd/acl where the broker reads them and ask it to reload."""
     if cfg.broker.config_dir:
-        broker.write_files(conn, Path(cfg.broker.config_dir), topic_prefix=cfg.broker.topic_prefix)
+        broker.write_files(
+            conn, Path(cfg.broker.config_dir), topic_prefix=cfg.broker.topic_prefix,
+            message_size_limit=cfg.ingest.max_payload_bytes,
+        )  # fmt: skip
         warning = broker.reload(cfg.broker.reload_command)
         if warning:
             print(f"giamsat: warning: {warning}; reload the broker yourself", file=sys.stderr)
@@ -88,6 +91,7 @@ def cmd_config(args: argparse.Namespace) -> int:
         files = broker.write_files(
             conn, Path(args.out), port=args.port, bind=args.bind, tls=tls,
             topic_prefix=cfg.broker.topic_prefix, persistence_dir=args.persistence_dir,
+            message_size_limit=cfg.ingest.max_payload_bytes,
         )  # fmt: skip
     for name, path in files.items():
         print(f"{name:<7} {path}")

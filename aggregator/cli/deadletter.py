@@ -29,9 +29,13 @@ def register(subparsers: Subparsers) -> None:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    """The newest rejections first; ``--json`` adds each payload as received."""
+    """The newest rejections first; ``--json`` adds each payload (its first 4 KiB) as received,
+    with the whole payload's size and SHA-256."""
     cfg = load_settings(args)
-    query = "SELECT id, received_at, reason, topic, detail, payload FROM deadletter"
+    query = (
+        "SELECT id, received_at, reason, topic, detail, payload, payload_bytes, payload_sha256"
+        " FROM deadletter"
+    )
     params: list[object] = []
     if args.reason:
         query += " WHERE reason = %s"
@@ -49,6 +53,9 @@ def cmd_list(args: argparse.Namespace) -> int:
                 "topic": r[3],
                 "detail": r[4],
                 "payload": bytes(r[5]).decode("utf-8", "replace"),
+                "payload_bytes": r[6],
+                "payload_sha256": r[7],
+                "truncated": len(bytes(r[5])) < r[6],
             }
             for r in rows
         ]

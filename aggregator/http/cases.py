@@ -8,7 +8,6 @@ company's case does not exist for it (404, as for a case that does not).
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -21,6 +20,7 @@ from giamsat.aggregator.compliance.clusters import Period
 from giamsat.aggregator.compliance.escalation import EscalationError, next_due, response_window
 from giamsat.aggregator.compliance.render import to_jsonable
 from giamsat.aggregator.http.auth import CaseAnswerer, CaseReader, Inspector
+from giamsat.aggregator.http.text import IsoDate
 from giamsat.aggregator.store import tokens
 from giamsat.aggregator.store.tokens import Caller
 
@@ -28,9 +28,9 @@ router = APIRouter()
 
 
 class AdvanceIn(BaseModel):
-    period_from: date = Field(description="first day of the new monitoring period")
-    period_to: date = Field(description="last day of the new monitoring period")
-    on: date = Field(description="date of the decision")
+    period_from: IsoDate = Field(description="first day of the new monitoring period")
+    period_to: IsoDate = Field(description="last day of the new monitoring period")
+    on: IsoDate = Field(description="date of the decision")
     bundle_sha256: str | None = Field(None, pattern="^[0-9a-f]{64}$")
 
 

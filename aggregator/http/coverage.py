@@ -10,7 +10,6 @@ one the map shows by default: the month of the newest data.
 from __future__ import annotations
 
 import json
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -18,6 +17,7 @@ from fastapi.responses import JSONResponse, Response
 
 from giamsat.aggregator.compliance import gaps
 from giamsat.aggregator.http.auth import Viewer
+from giamsat.aggregator.http.text import IsoDate
 from giamsat.aggregator.http.web import queries
 from giamsat.aggregator.http.web.context import WebContext
 from giamsat.aggregator.http.web.periods import day_period
@@ -35,8 +35,8 @@ def coverage_gaps(
         list[str], Query(description="operator as in operators.toml; repeat for several")
     ],
     technology: Annotated[Literal["4G", "5G"], Query(description="declared technology")],
-    start: Annotated[date | None, Query(alias="from", description="first local day")] = None,
-    end: Annotated[date | None, Query(alias="to", description="last local day")] = None,
+    start: Annotated[IsoDate | None, Query(alias="from", description="first local day")] = None,
+    end: Annotated[IsoDate | None, Query(alias="to", description="last local day")] = None,
     area: Annotated[
         str | None, Query(max_length=100, description="area id, e.g. gso-19; all when absent")
     ] = None,

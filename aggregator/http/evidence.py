@@ -28,6 +28,7 @@ from giamsat.aggregator.evidence import keys
 from giamsat.aggregator.evidence.bundle import UnknownArea, build_from_database, case_config
 from giamsat.aggregator.evidence.records import BundleError
 from giamsat.aggregator.http.auth import Inspector
+from giamsat.aggregator.http.text import IsoDate
 from giamsat.aggregator.store import tokens
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -48,8 +49,8 @@ def evidence(
     request: Request,
     standard: Annotated[str, Query(max_length=100)],
     operator: Annotated[str, Query(max_length=100)],
-    start: Annotated[date, Query(alias="from")],
-    end: Annotated[date, Query(alias="to")],
+    start: Annotated[IsoDate, Query(alias="from")],
+    end: Annotated[IsoDate, Query(alias="to")],
     area: Annotated[str, Query(max_length=100)] = "all",
 ) -> FileResponse:
     """A signed evidence bundle (ZIP): one operator, area, standard and period (inspector)."""

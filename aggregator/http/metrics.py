@@ -9,7 +9,8 @@ def _label(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-def render_metrics(stats: IngestStats) -> str:
+def render_metrics(stats: IngestStats, *, with_probes: bool = False) -> str:
+    """The counters; each probe's last-seen time only ``with_probes`` (it names the probe)."""
     lines = [
         "# HELP giamsat_records_ingested_total Records stored (first arrival only).",
         "# TYPE giamsat_records_ingested_total counter",
@@ -32,9 +33,15 @@ def render_metrics(stats: IngestStats) -> str:
         "# HELP giamsat_broker_connected 1 while ingest holds a broker session.",
         "# TYPE giamsat_broker_connected gauge",
         f"giamsat_broker_connected {1 if stats.connected else 0}",
-        "# HELP giamsat_probe_last_seen_seconds Unix time of each probe's last stored record.",
-        "# TYPE giamsat_probe_last_seen_seconds gauge",
+        "# HELP giamsat_probes_seen Probes this worker stored a record from since it started.",
+        "# TYPE giamsat_probes_seen gauge",
+        f"giamsat_probes_seen {len(stats.last_seen)}",
     ]
-    for probe, when in sorted(stats.last_seen.items()):
-        lines.append(f'giamsat_probe_last_seen_seconds{{probe="{_label(probe)}"}} {when:.3f}')
+    if with_probes:
+        lines += [
+            "# HELP giamsat_probe_last_seen_seconds Unix time of each probe's last stored record.",
+            "# TYPE giamsat_probe_last_seen_seconds gauge",
+        ]
+        for probe, when in sorted(stats.last_seen.items()):
+            lines.append(f'giamsat_probe_last_seen_seconds{{probe="{_label(probe)}"}} {when:.3f}')
     return "\n".join(lines) + "\n"

@@ -7,12 +7,12 @@ probe, and so a household or a phone, in time and space.
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 
 from giamsat.aggregator.http.auth import Inspector
+from giamsat.aggregator.http.text import IsoDateTime
 from giamsat.aggregator.store import tokens
 from giamsat.contract.record import PROBE_ID_PATTERN
 
@@ -26,7 +26,7 @@ def records(
     caller: Inspector,
     request: Request,
     probe: ProbeId | None = None,
-    since: Annotated[datetime | None, Query()] = None,
+    since: Annotated[IsoDateTime | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
 ) -> list[dict[str, Any]]:
     """Stored records, newest first, exactly as the probes signed them (inspector)."""

@@ -7,13 +7,32 @@ the API answer 500. No legitimate request carries one.
 
 from __future__ import annotations
 
+import re
+from datetime import date, datetime
+from typing import Annotated
 from urllib.parse import unquote_to_bytes
 
 from fastapi.responses import JSONResponse
+from pydantic import BeforeValidator
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 # Free-text names in request bodies: no control characters (NUL least of all).
 PLAIN_TEXT = r"^[^\x00-\x1f\x7f]*$"
+
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+
+
+def _not_a_number(value: object) -> object:
+    """Refuse a number where a date or time is due: pydantic reads "0.5" as a Unix time."""
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.fullmatch(value)):
+        raise ValueError("must be an ISO 8601 date or time, such as 2026-11-22 or"
+                         " 2026-11-22T00:00:00Z, not a number")  # fmt: skip
+    return value
+
+
+# Dates and times in queries and bodies: ISO 8601 text only.
+IsoDate = Annotated[date, BeforeValidator(_not_a_number)]
+IsoDateTime = Annotated[datetime, BeforeValidator(_not_a_number)]
 
 
 class RefuseNul:

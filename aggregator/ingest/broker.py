@@ -73,8 +73,14 @@ def write_files(
     tls: TlsListener | None = None,
     topic_prefix: str = "giamsat/v1",
     persistence_dir: str = "/var/lib/mosquitto/",
+    message_size_limit: int = 16_384,
 ) -> dict[str, Path]:
-    """Write mosquitto.conf, passwd and acl for the accounts in the database."""
+    """Write mosquitto.conf, passwd and acl for the accounts in the database.
+
+    ``message_size_limit`` is ingest's own limit ([ingest] max_payload_bytes):
+    the broker refuses a larger payload before it is queued or stored, so a
+    probe whose password leaked cannot fill the broker's disk either.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     rows = conn.execute(
         "SELECT username, role, pw_hash FROM broker_accounts ORDER BY username"
@@ -98,6 +104,7 @@ def write_files(
         "persistence true",
         f"persistence_location {persistence_dir}",
         "max_queued_messages 1000000",
+        f"message_size_limit {message_size_limit}",
         # Ingest acks after commit, so a batch can be no larger than this window;
         # twice the default batch lets the next batch arrive while one is stored.
         "max_inflight_messages 5000",

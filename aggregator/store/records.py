@@ -12,6 +12,7 @@ count a record twice or miss one.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,11 @@ import psycopg
 from giamsat.aggregator.store.columns import columns_of
 from giamsat.aggregator.store.rollups import add_records
 from giamsat.aggregator.store.values import Accepted, Rejected
+
+# Bytes of a refused payload kept in the dead-letter table (with the whole one's size
+# and SHA-256): a record is a few kilobytes, and a leaked probe password must not be
+# able to fill the disk with megabyte payloads. Migration 016 says the same.
+DEADLETTER_PREFIX_BYTES = 4096
 
 COLUMNS = (
     "t", "id", "probe", "lat", "lon", "h3", "env", "service", "mcc", "mnc", "tech", "op",
@@ -71,6 +77,13 @@ def _insert_records(cur: psycopg.Cursor, rows: dict[str, dict[str, Any]]) -> set
     return {r[0] for r in cur.fetchall()}
 
 
+def deadletter_row(bad: Rejected) -> tuple[Any, ...]:
+    """A refused payload as the dead-letter table keeps it: a prefix, its size and hash."""
+    raw = bytes(bad.raw)
+    return (bad.topic, bad.reason, bad.detail, raw[:DEADLETTER_PREFIX_BYTES], len(raw),
+            hashlib.sha256(raw).hexdigest())  # fmt: skip
+
+
 def write_batch(
     conn: psycopg.Connection, accepted: Sequence[Accepted], rejected: Sequence[Rejected]
 ) -> BatchResult:
@@ -86,7 +99,10 @@ def write_batch(
             inserted = len(new_ids)
             add_records(cur, [rows[i] for i in rows if i in new_ids])
         if rejected:
-            with cur.copy("COPY deadletter (topic, reason, detail, payload) FROM STDIN") as copy:
+            with cur.copy(
+                "COPY deadletter (topic, reason, detail, payload, payload_bytes, payload_sha256)"
+                " FROM STDIN"
+            ) as copy:
                 for bad in rejected:
-                    copy.write_row((bad.topic, bad.reason, bad.detail, bad.raw))
+                    copy.write_row(deadletter_row(bad))
     return BatchResult(inserted, len(accepted) - inserted, len(rejected))

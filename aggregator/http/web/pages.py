@@ -35,6 +35,7 @@ from giamsat.aggregator.http.auth import (
     same_origin,
     set_login_cookie,
 )
+from giamsat.aggregator.http.text import IsoDate
 from giamsat.aggregator.http.web import labels as L
 from giamsat.aggregator.http.web import queries
 from giamsat.aggregator.http.web.charts import colours, line_chart
@@ -73,8 +74,8 @@ _GRADE_LABELS = {k: str(v) for k, v in L.GRADES.items()}
 # The worst verdict among a standard's KPIs sums up a table cell.
 _SEVERITY = (Verdict.FAIL, Verdict.AT_RISK, Verdict.INSUFFICIENT_DATA, Verdict.PASS)
 
-DateFrom = Annotated[date | None, Query(alias="from")]
-DateTo = Annotated[date | None, Query(alias="to")]
+DateFrom = Annotated[IsoDate | None, Query(alias="from")]
+DateTo = Annotated[IsoDate | None, Query(alias="to")]
 Text = Annotated[str | None, Query(max_length=100)]
 
 router = APIRouter()
