@@ -122,6 +122,10 @@ def _wait_healthy(api: str) -> bool:
     return False
 
 
+# MB: 2,880 cycles a day x 2 directions x 50 MB, with room to spare.
+DEMO_BUDGET_MB = 300_000
+
+
 def up(ci: bool = False) -> int:
     ports = _ports()
     api = f"http://127.0.0.1:{ports['api']}"
@@ -159,7 +163,9 @@ def up(ci: bool = False) -> int:
             .replace("interval_s = 900", "interval_s = 30")
             .replace("jitter_s = 60", "jitter_s = 5")
             .replace("max_s = 10", "max_s = 2")
-            .replace("max_bytes = 50000000", "max_bytes = 400000000")
+            # A day of 30-second cycles at the 50 MB cap per direction, so the demo
+            # never stops measuring throughput (2,048 MB lasted three cycles).
+            .replace("monthly_mb = 2048 ", f"monthly_mb = {DEMO_BUDGET_MB} ")
             .replace('sim_operator = ""', 'sim_operator = "Viettel"')
         )
 

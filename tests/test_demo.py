@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from datetime import date
 
 import httpx
@@ -58,6 +59,12 @@ def test_demo_runs_to_the_end_and_its_bundle_verifies():
             headers={"Authorization": f"Bearer {token}"}, timeout=10,
         ).json()  # fmt: skip
         assert records and records[0]["probe"] == "bk-pacnam-01"  # the real agent's record
+        assert not any("data_budget_exhausted" in r.get("errors", []) for r in records)
+        # The demo probe's data budget lasts a day of its cycles at its byte caps.
+        agent = tomllib.loads((state / "demo" / "agent.toml").read_text())
+        cycles = 86_400 / agent["schedule"]["interval_s"]
+        per_cycle = 2 * agent["throughput"]["max_bytes"]
+        assert agent["budget"]["monthly_mb"] * 2**20 >= cycles * per_cycle
         page = httpx.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
         assert page.status_code == 200 and "leaflet" in page.text.lower()
         _check_declarations(state / "demo" / "aggregator.toml", run.stdout)
