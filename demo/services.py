@@ -8,6 +8,7 @@ README.md; this module is only for running giamsat on one machine.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pwd
 import shutil
@@ -24,6 +25,29 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 class ServiceError(RuntimeError):
     """A private service could not be started; the message says what to do."""
+
+
+# Where a cluster goes when the postgres user cannot reach the directory asked for.
+RELOCATED = Path("/var/tmp/giamsat-postgres")
+
+
+def _reachable_by_postgres(directory: Path) -> bool:
+    """Whether every existing ancestor of ``directory`` lets other users through."""
+    for parent in [directory.resolve(), *directory.resolve().parents]:
+        if (
+            parent.exists()
+            and parent.stat().st_uid != _postgres_uid()
+            and not (parent.stat().st_mode & 0o001)
+        ):
+            return False
+    return True
+
+
+def _postgres_uid() -> int:
+    try:
+        return pwd.getpwnam("postgres").pw_uid
+    except KeyError:  # not installed yet: start() says so
+        return 0
 
 
 def free_port() -> int:
@@ -125,11 +149,24 @@ class Mosquitto:
 
 @dataclass
 class Postgres:
-    """A PostgreSQL 15 cluster with TimescaleDB preloaded, owned by the `postgres` user."""
+    """A PostgreSQL 15 cluster with TimescaleDB preloaded, owned by the `postgres` user.
+
+    Run as root, the cluster belongs to the postgres user, which must be able to
+    reach ``directory``; a clone in a 0700 home directory (Debian's default) is
+    out of its reach, so the cluster then lives in a directory of its own under
+    /var/tmp, named after ``directory`` so that every later start finds it.
+    """
 
     directory: Path
     port: int = field(default_factory=free_port)
     database: str = "giamsat"
+    requested: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.requested = self.directory
+        if os.geteuid() == 0 and not _reachable_by_postgres(self.directory):
+            name = hashlib.sha256(str(self.directory.resolve()).encode()).hexdigest()[:12]
+            self.directory = RELOCATED / f"{name}-{self.directory.name}"
 
     @property
     def data_dir(self) -> Path:
@@ -154,14 +191,12 @@ class Postgres:
         if os.geteuid() == 0:
             pg = pwd.getpwnam("postgres")
             os.chown(self.directory, pg.pw_uid, pg.pw_gid)
-            # Every parent must be traversable by the postgres user.
-            for parent in self.directory.parents:
-                mode = parent.stat().st_mode
-                if not mode & 0o001:
-                    raise ServiceError(
-                        f"{parent} is not traversable by the postgres user; "
-                        "use a state directory outside it (GIAMSAT_STATE)"
-                    )
+            if self.directory != self.requested:
+                self.requested.mkdir(parents=True, exist_ok=True)
+                (self.requested / "WHERE").write_text(
+                    f"The postgres user cannot reach this directory; the cluster is in"
+                    f" {self.directory}\n"
+                )
 
     def start(self, timeout: float = 30.0) -> None:
         if not (PG_BIN / "initdb").exists():

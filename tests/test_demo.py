@@ -120,3 +120,31 @@ def _check_declarations(config, stdout: str) -> None:
     }
     assert availability["4G"]["samples"] > 0
     assert scopes["5G"]["scope"]["outside"] > 0 and availability["5G"]["samples"] == 0
+
+
+def test_the_database_starts_from_a_clone_in_a_0700_home_directory(tmp_path):
+    """Debian's home directories are 0700: the postgres user cannot reach a clone there."""
+    import psycopg
+
+    from demo.services import Postgres
+
+    home = tmp_path / "home" / "ana"
+    home.mkdir(parents=True)
+    home.chmod(0o700)
+    wanted = home / "giamsat" / ".state" / "demo" / "postgres"
+    pg = Postgres(wanted)
+    try:
+        pg.start()
+        with psycopg.connect(pg.dsn) as conn:
+            assert conn.execute("SELECT extname FROM pg_extension").fetchall() is not None
+        if os.geteuid() == 0:  # PostgreSQL runs as the postgres user: moved out of reach
+            assert home not in pg.data_dir.parents
+            assert str(pg.directory) in (wanted / "WHERE").read_text()
+            # Started again from the same place, it finds the same cluster.
+            assert Postgres(wanted, port=pg.port).data_dir == pg.data_dir
+        else:  # PostgreSQL runs as this user, who can reach its own home
+            assert pg.data_dir == wanted / "data"
+    finally:
+        pg.stop(mode="immediate")
+        if pg.directory != wanted:
+            shutil.rmtree(pg.directory, ignore_errors=True)
