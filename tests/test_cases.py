@@ -276,3 +276,79 @@ def test_the_operator_answers_its_own_notices_and_sees_no_other_company_s_case(t
                        ("i", "cases.advance")]  # fmt: skip
     respond = next(d for _, action, d in steps if action == "cases.respond")
     assert respond["files"] == [{"name": "drive-test.csv", "sha256": digest}]
+
+
+def test_the_cases_page_shows_the_next_step_and_the_timeline(tmp_path, db_dsn):
+    """In headless Chromium, as an inspector: the list, then one case's steps, notice, answer."""
+    import hashlib
+    import zipfile
+
+    import httpx
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from tests.support.processes import chromium
+    from tests.support.web import token, web_server
+
+    config = write_config(tmp_path, db_dsn)
+    giamsat(config, "areas", "sync")
+    first = date(2026, 10, 1)
+    store_rollups(db_dsn, month(first, 80.0))
+    giamsat(config, "cases", "open", "--standard", STD, "--operator", "Viettel",
+            "--area", "gso-19", *span(first), "--on", "2026-10-06")  # fmt: skip
+    with psycopg.connect(db_dsn) as conn:
+        case_id = conn.execute("SELECT id FROM cases WHERE kpi_id = 'dl_mean'").fetchone()[0]
+    bundle = tmp_path / "viettel-thai-nguyen-2026-10.zip"
+    with zipfile.ZipFile(bundle, "w") as zf:
+        zf.writestr("manifest.json", "{}")
+    sha = hashlib.sha256(bundle.read_bytes()).hexdigest()
+    giamsat(config, "cases", "advance", str(case_id), *span(first), "--on", "2026-10-06",
+            "--bundle", str(bundle))  # fmt: skip
+    letter = tmp_path / "tra-loi.pdf"
+    letter.write_bytes(b"%PDF-1.4 the operator's letter")
+    giamsat(config, "cases", "respond", str(case_id), "--text", "Trạm BTS đã được nâng cấp.",
+            "--file", str(letter))  # fmt: skip
+    inspector, viewer = token(db_dsn, "inspector"), token(db_dsn, "viewer")
+    with web_server(db_dsn, tmp_path / "web") as server, chromium(tmp_path / "profile") as driver:
+        driver.get(f"{server.url}/cases")
+        WebDriverWait(driver, 20).until(lambda d: "/login" in d.current_url)
+        driver.find_element(By.ID, "token").send_keys(inspector)
+        driver.find_element(By.CSS_SELECTOR, "form.gs-login button").click()
+        WebDriverWait(driver, 20).until(lambda d: d.current_url == f"{server.url}/cases")
+        row = driver.find_element(By.CSS_SELECTOR, f"tr[data-case='{case_id}']")
+        assert row.find_element(By.CSS_SELECTOR, ".state").text == (
+            "Thông báo lần thứ nhất / First notice"
+        )
+        # 30 days of grace after the notice of 6 October; the answer window closes on the 21st.
+        assert row.find_element(By.CSS_SELECTOR, ".due").text == "2026-11-05"
+        assert (
+            "Thông báo lần thứ hai / Second notice"
+            in row.find_element(By.CSS_SELECTOR, ".next").text
+        )
+        assert row.find_element(By.CSS_SELECTOR, ".window").text == "2026-10-06 – 2026-10-21"
+        assert row.find_element(By.CSS_SELECTOR, ".answers").text == "1"
+        driver.save_screenshot(str(tmp_path / "cases.png"))
+
+        row.find_element(By.LINK_TEXT, str(case_id)).click()
+        WebDriverWait(driver, 20).until(lambda d: d.current_url.endswith(f"/cases/{case_id}"))
+        kinds = [e.get_attribute("data-kind")
+                 for e in driver.find_elements(By.CSS_SELECTOR, "ol.gs-timeline > li")]  # fmt: skip
+        assert kinds == ["step", "step", "notice", "answer"]
+        notice = driver.find_element(By.CSS_SELECTOR, "li.event-notice")
+        assert f"SHA-256 {sha}" in notice.text
+        link = notice.find_element(By.CSS_SELECTOR, "a.download").get_attribute("href")
+        assert link == f"{server.url}/api/v1/evidence/bundles/{sha}"
+        answer = driver.find_element(By.CSS_SELECTOR, "li.event-answer")
+        assert "Trạm BTS đã được nâng cấp." in answer.text and "tra-loi.pdf" in answer.text
+        assert hashlib.sha256(letter.read_bytes()).hexdigest() in answer.text
+        driver.save_screenshot(str(tmp_path / "case.png"))
+
+        # The bundle the notice cites, byte for byte; a viewer sees the hash but no download.
+        got = httpx.get(link, headers={"Authorization": f"Bearer {inspector}"}, timeout=10)
+        assert got.status_code == 200 and got.content == bundle.read_bytes()
+        as_viewer = httpx.get(
+            f"{server.url}/cases/{case_id}", headers={"Authorization": f"Bearer {viewer}"}
+        )
+        assert sha in as_viewer.text and 'class="download"' not in as_viewer.text
+        refused = httpx.get(link, headers={"Authorization": f"Bearer {viewer}"}, timeout=10)
+        assert refused.status_code == 403

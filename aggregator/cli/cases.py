@@ -26,7 +26,7 @@ from giamsat.aggregator.cli.common import (
     standard_and_operator,
 )
 from giamsat.aggregator.compliance import cases
-from giamsat.aggregator.store import db
+from giamsat.aggregator.store import bundles, db
 from giamsat.aggregator.store.tokens import Caller, audit
 from giamsat.contract.config import ConfigError
 
@@ -226,6 +226,8 @@ def cmd_advance(args: argparse.Namespace) -> int:
         except (EscalationError, ValueError) as exc:
             print(f"giamsat: case {args.case_id} not advanced: {exc}", file=sys.stderr)
             return 1
+        if args.bundle:
+            bundles.keep(conn, Path(args.bundle))  # so the notice's bundle can be fetched again
         audit(conn, _who(), "cases.advance", {"case": stored.id, "state": stored.case.state.value})
     print_case(stored, cases.policy_of(cfg.compliance))
     return 0

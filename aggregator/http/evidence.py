@@ -18,8 +18,10 @@ import tempfile
 from datetime import date
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import quote
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
@@ -29,7 +31,7 @@ from giamsat.aggregator.evidence.bundle import UnknownArea, build_from_database,
 from giamsat.aggregator.evidence.records import BundleError
 from giamsat.aggregator.http.auth import Inspector
 from giamsat.aggregator.http.text import IsoDate
-from giamsat.aggregator.store import tokens
+from giamsat.aggregator.store import bundles, tokens
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -73,6 +75,7 @@ def evidence(
                 operators_file=settings.compliance.operators_file, area=area,
                 period=period, out=out, key=key,
             )  # fmt: skip
+            bundles.keep(conn, out)  # the bundle a notice may cite, kept by its hash
             tokens.audit(conn, caller, "evidence.download", result.audit_detail(area))
     except BundleError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -88,3 +91,24 @@ def evidence(
         headers={"X-Giamsat-SHA256": result.sha256},
         background=BackgroundTask(shutil.rmtree, tmp, ignore_errors=True),
     )
+
+
+@router.get("/api/v1/evidence/bundles/{sha256}")
+def kept_bundle(
+    caller: Inspector,
+    request: Request,
+    sha256: Annotated[str, PathParam(pattern="^[0-9a-f]{64}$")],
+) -> Response:
+    """A bundle the system built or a notice cited, by its SHA-256, byte for byte (inspector)."""
+    with request.app.state.pool.connection() as conn:
+        found = bundles.fetch(conn, sha256)
+        if found is None:
+            raise HTTPException(404, f"no bundle with SHA-256 {sha256} is kept")
+        tokens.audit(conn, caller, "evidence.kept_download", {"sha256": sha256})
+    name, content = found
+    return Response(
+        content,
+        media_type="application/zip",
+        headers={"content-disposition": f"attachment; filename*=UTF-8''{quote(name)}",
+                 "X-Giamsat-SHA256": sha256},
+    )  # fmt: skip

@@ -116,3 +116,36 @@ HEALTH_NOTE = Label(
     "Hàng đợi và dung lượng lấy từ bản ghi mới nhất của đầu đo; — là đầu đo chưa báo.",
     "Backlog and budget come from the probe's latest record; — means it did not report them.",
 )
+
+NAV_CASES = Label("Hồ sơ xử lý", "Cases")
+CASE = Label("Hồ sơ", "Case")
+CASE_STATE = Label("Bước hiện tại", "Current step")
+OPENED = Label("Mở ngày", "Opened")
+NEXT_STEP = Label("Bước tiếp theo", "Next step")
+FROM_DAY = Label("từ ngày", "from")
+ANSWER_WINDOW = Label("Hạn giải trình của nhà mạng", "Operator's answer window")
+UNTIL = Label("đến hết ngày", "until")
+ANSWERS = Label("Giải trình", "Answers")
+NO_CASES = Label("Chưa có hồ sơ nào", "No cases yet")
+TIMELINE = Label("Diễn biến", "Timeline")
+NOTICE = Label("Thông báo", "Notice")
+ANSWER = Label("Giải trình của nhà mạng", "Operator's answer")
+LATE = Label("quá hạn", "late")
+BUNDLE = Label("Bộ bằng chứng", "Evidence bundle")
+DOWNLOAD = Label("Tải về", "Download")
+NOT_KEPT = Label("không lưu trên hệ thống", "not kept on the system")
+FILES = Label("Tệp kèm theo", "Files")
+NOTICE_TEXT = Label("Toàn văn thông báo", "Full text of the notice")
+CASE_STATES: dict[str, Label] = {
+    "open": Label("Đã mở hồ sơ", "Case opened"),
+    "notice_1": Label("Thông báo lần thứ nhất", "First notice"),
+    "notice_2": Label("Thông báo lần thứ hai", "Second notice"),
+    "sanction_recommended": Label("Đề nghị xử phạt", "Sanction recommended"),
+    "closed": Label("Đã đóng", "Closed"),
+}
+CASES_NOTE = Label(
+    "Mỗi bước tiếp theo chỉ thực hiện được khi hết thời gian gia hạn và hết hạn giải trình"
+    " của nhà mạng, với kết quả giám sát mới vẫn không đạt.",
+    "A next step is possible only once the grace period and the operator's answer window"
+    " have passed, and new monitoring still fails.",
+)

@@ -22,8 +22,15 @@ from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from giamsat.aggregator.compliance import Assessment, Period, Standard, Verdict
+from giamsat.aggregator.compliance import Assessment, Period, Standard, Verdict, cases
 from giamsat.aggregator.compliance.assess import period_bounds
+from giamsat.aggregator.compliance.escalation import (
+    NEXT_STATE,
+    Case,
+    Policy,
+    next_due,
+    response_window,
+)
 from giamsat.aggregator.compliance.national import national_table
 from giamsat.aggregator.compliance.render import to_jsonable
 from giamsat.aggregator.compliance.standards import VersionSpanError
@@ -43,7 +50,7 @@ from giamsat.aggregator.http.web.context import WebContext
 from giamsat.aggregator.http.web.kpis import MonthlyKpi, monthly_kpis
 from giamsat.aggregator.http.web.periods import MONTH, day_period, month_period, month_span
 from giamsat.aggregator.store import areas as areas_mod
-from giamsat.aggregator.store import tokens
+from giamsat.aggregator.store import bundles, tokens
 from giamsat.aggregator.store.columns import H3_RESOLUTION
 from giamsat.aggregator.store.tokens import Caller
 from giamsat.maps import labels as map_labels
@@ -67,6 +74,7 @@ _NAV = (
     ("compliance", "/compliance", L.NAV_COMPLIANCE),
     ("trends", "/trends", L.NAV_TRENDS),
     ("probes", "/probes", L.NAV_PROBES),
+    ("cases", "/cases", L.NAV_CASES),
     ("opendata", "/api/v1/opendata", L.NAV_OPENDATA),
 )
 _VERDICT_LABELS = {k: str(v) for k, v in L.VERDICTS.items()}
@@ -616,4 +624,101 @@ def probes_page(request: Request, caller: PageViewer) -> HTMLResponse:
         silent_hours=int(SILENT_AFTER.total_seconds() // 3600),
         kinds={k: str(v) for k, v in L.KINDS.items()},
         states={k: str(v) for k, v in L.PROBE_STATES.items()},
+    )
+
+
+# --- cases -------------------------------------------------------------------------------
+
+
+def _next_step(case: Case, policy: Policy) -> dict[str, Any] | None:
+    """What may happen next to a case, and from which day (None when only closing is left)."""
+    target = NEXT_STATE.get(case.state)
+    due = next_due(case, policy)
+    if target is None or due is None:
+        return None
+    return {"label": str(L.CASE_STATES[target.value]), "state": target.value, "from": due}
+
+
+@router.get("/cases", response_class=HTMLResponse)
+def cases_page(request: Request, caller: PageViewer) -> HTMLResponse:
+    """Every case: its step, the next step and from when, the operator's answer window."""
+    policy = cases.policy_of(request.app.state.settings.compliance)
+    with request.app.state.pool.connection() as conn:
+        found = cases.list_cases(conn)
+        answered = dict(
+            conn.execute("SELECT case_id, count(*) FROM case_responses GROUP BY case_id").fetchall()
+        )
+    rows = []
+    for stored in found:
+        case = stored.case
+        window = response_window(case, policy)
+        rows.append(
+            {
+                "id": stored.id,
+                "case": case,
+                "state": str(L.CASE_STATES[case.state.value]),
+                "next": _next_step(case, policy),
+                "window": window,
+                "answers": answered.get(stored.id, 0),
+            }
+        )
+    # Open cases first, the next step soonest first; closed ones last, newest first.
+    rows.sort(key=lambda r: (r["next"] is None, r["next"]["from"] if r["next"] else date.min,
+                             -r["id"]))  # fmt: skip
+    return _page("cases.html", caller, "cases", title=str(L.NAV_CASES), rows=rows)
+
+
+@router.get("/cases/{case_id}", response_class=HTMLResponse)
+def case_page(request: Request, caller: PageViewer, case_id: int) -> HTMLResponse:
+    """One case's timeline: its steps with their verdicts, notices, bundles and answers."""
+    policy = cases.policy_of(request.app.state.settings.compliance)
+    with request.app.state.pool.connection() as conn:
+        stored = cases.get(conn, case_id)
+        if stored is None:
+            raise HTTPException(404, f"no case {case_id}")
+        notices = conn.execute(
+            "SELECT state, language, issued_on, bundle_sha256, text FROM notices"
+            " WHERE case_id = %s ORDER BY id",
+            (case_id,),
+        ).fetchall()
+        answers = cases.responses_of(conn, case_id)
+        kept = bundles.kept(conn, [n[3] for n in notices])
+    events: list[dict[str, Any]] = []
+    for order, entry in enumerate(stored.case.history):
+        v = entry.verdict
+        finding = None
+        if v is not None and v.value is not None and v.ci_low is not None and v.ci_high is not None:
+            finding = {
+                "verdict": v.verdict.value,
+                "label": _VERDICT_LABELS[v.verdict.value],
+                "text": f"{v.value:.2f} {v.unit} [{v.ci_low:.2f}, {v.ci_high:.2f}]",
+                "period": f"{v.period_start} – {v.period_end}",
+            }
+        events.append({"kind": "step", "on": entry.on, "order": (0, order),
+                       "label": str(L.CASE_STATES[entry.to_state.value]), "finding": finding,
+                       "note": entry.note})  # fmt: skip
+    by_state: dict[str, dict[str, Any]] = {}
+    for state, language, issued, sha, text in notices:
+        notice = by_state.setdefault(state, {"kind": "notice", "on": issued, "order": (1, 0),
+                                             "label": str(L.CASE_STATES[state]), "sha": sha,
+                                             "kept": sha in kept, "texts": {}})  # fmt: skip
+        notice["texts"][language] = text
+    events += by_state.values()
+    for answer in answers:
+        events.append({"kind": "answer", "on": answer.received_at.date(), "order": (2, answer.id),
+                       "answer": answer, "received": format_time(answer.received_at)})  # fmt: skip
+    events.sort(key=lambda e: (e["on"], e["order"]))
+    case = stored.case
+    return _page(
+        "case_detail.html",
+        caller,
+        "cases",
+        title=f"{L.CASE} {stored.id}: {case.operator}, {case.area}",
+        case=case,
+        case_id=stored.id,
+        state=str(L.CASE_STATES[case.state.value]),
+        next=_next_step(case, policy),
+        window=response_window(case, policy),
+        events=events,
+        inspector=caller.may("inspector"),
     )
