@@ -82,6 +82,7 @@ class ComplianceSettings:
     grace_2_days: int = 30
     notices_need_evidence: bool = True
     response_window_days: int = 15
+    evidence_max_age_days: int = 365
 
 
 @dataclass(frozen=True)
@@ -164,6 +165,7 @@ def load(path: Path | str | None) -> Settings:
         grace_1_days=c.int("grace_1_days", 30, min=0),
         grace_2_days=c.int("grace_2_days", 30, min=0),
         response_window_days=c.int("response_window_days", 15, min=0),
+        evidence_max_age_days=c.int("evidence_max_age_days", 365, min=1),
         notices_need_evidence=c.bool("notices_need_evidence", True),
     )
     c.finish()

@@ -109,6 +109,11 @@ def test_case_walks_from_fail_to_sanction_and_closes_on_pass(tmp_path, db_dsn):
     unknown = giamsat(config, "cases", "advance", "999999", *span(fourth), check=False)
     assert unknown.returncode == 2
     assert unknown.stderr.strip() == "giamsat: error: case: 999999: no such case"
+    # Measurements more than a year old open no case (evidence_max_age_days, default 365).
+    stale = giamsat(config, "cases", "open", "--standard", STD, "--operator", "Viettel",
+                    "--area", "gso-19", *span(first), "--on", "2027-12-01",
+                    check=False)  # fmt: skip
+    assert stale.returncode == 1 and "do not count for a case" in stale.stderr
 
 
 def test_cases_api_lists_shows_and_advances_for_inspectors(tmp_path, db_dsn):

@@ -351,3 +351,21 @@ def test_notice_names_the_declared_service_area_by_its_hash() -> None:
     en = render_notice(case, VIETTEL, QCVN_126, SHA, date(2026, 11, 5), language="en")
     assert "Viettel declared no 5G service area for the monitoring period" in en
     assert Case.from_dict(json.loads(to_json(case))) == case  # the scope survives storage
+
+
+def test_measurements_older_than_the_policy_allows_open_or_advance_nothing() -> None:
+    """Default: a year. October 2026's FAIL opens a case until 1 October 2027, not after."""
+    assert open_case(OCTOBER_FAIL, date(2027, 10, 1)).state is CaseState.OPEN
+    with pytest.raises(EscalationError) as refused:
+        open_case(OCTOBER_FAIL, date(2027, 10, 2))
+    assert str(refused.value) == (
+        "the verdict covers 2026-10-01..2026-10-31; on 2027-10-02, measurements from before"
+        " 2026-10-02 (365 days) do not count for a case"
+    )
+    two_years = Policy(evidence_max_age_days=730)
+    assert open_case(OCTOBER_FAIL, date(2027, 10, 2), two_years).state is CaseState.OPEN
+    # Advancing on old measurements is refused the same way, whatever the grace periods say.
+    case = open_case(OCTOBER_FAIL, date(2026, 11, 3))
+    with pytest.raises(EscalationError, match="do not count for a case"):
+        transition(case, OCTOBER_FAIL, date(2027, 10, 2))
+    assert transition(case, OCTOBER_FAIL, date(2026, 11, 5)).state is CaseState.NOTICE_1

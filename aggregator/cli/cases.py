@@ -120,12 +120,18 @@ def stored_case(conn: psycopg.Connection, case_id: int) -> cases.StoredCase:
 
 def cmd_open(args: argparse.Namespace) -> int:
     """Assess the area and open a case for each failing KPI that has no open case yet."""
+    from giamsat.aggregator.compliance import EscalationError
+
     cfg = load_settings(args)
     standard, operator = standard_and_operator(cfg, args.standard, args.operator)
     on = decision_date(args.on)
     with db.connect(cfg.dsn, autocommit=True) as conn:
         result = assess_area(conn, standard, operator, args.area, period(args))
-        opened = cases.open_failing(conn, result, on)
+        try:
+            opened = cases.open_failing(conn, result, on, cases.policy_of(cfg.compliance))
+        except EscalationError as exc:
+            print(f"giamsat: no case opened: {exc}", file=sys.stderr)
+            return 1
         for stored in opened:
             audit(conn, _who(), "cases.open", {"case": stored.id, "kpi": stored.case.kpi_id})
     for stored in opened:

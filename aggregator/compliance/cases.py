@@ -31,6 +31,7 @@ from giamsat.aggregator.compliance import (
 from giamsat.aggregator.compliance.assess import assess
 from giamsat.aggregator.compliance.clusters import Period
 from giamsat.aggregator.compliance.escalation import (
+    DEFAULT_POLICY,
     CaseState,
     Policy,
     close_case,
@@ -99,8 +100,14 @@ def list_cases(
     return [StoredCase(r[0], Case.from_dict(r[1])) for r in rows]
 
 
-def open_failing(conn: psycopg.Connection, assessment: Assessment, on: date) -> list[StoredCase]:
-    """Open a case for every FAIL that has no case yet; returns the new ones."""
+def open_failing(
+    conn: psycopg.Connection, assessment: Assessment, on: date, policy: Policy = DEFAULT_POLICY
+) -> list[StoredCase]:
+    """Open a case for every FAIL that has no case yet; returns the new ones.
+
+    Raises :class:`~giamsat.aggregator.compliance.escalation.EscalationError`,
+    opening none, when the measurements are too old to count (``policy``).
+    """
     opened = []
     with conn.transaction():
         for verdict in assessment.kpis:
@@ -113,7 +120,7 @@ def open_failing(conn: psycopg.Connection, assessment: Assessment, on: date) -> 
             ).fetchone()
             if exists:
                 continue
-            case = open_case(verdict, on)
+            case = open_case(verdict, on, policy)
             opened.append(StoredCase(_save(conn, case), case))
     return opened
 
@@ -175,6 +182,7 @@ def policy_of(settings: ComplianceSettings) -> Policy:
         settings.grace_2_days,
         settings.notices_need_evidence,
         settings.response_window_days,
+        settings.evidence_max_age_days,
     )
 
 

@@ -47,13 +47,15 @@ NOTICES = (CaseState.NOTICE_1, CaseState.NOTICE_2, CaseState.SANCTION_RECOMMENDE
 
 @dataclass(frozen=True)
 class Policy:
-    """Grace periods (days), whether notices need evidence-grade sampling, and the
-    days an operator has to answer each notice (its response window)."""
+    """Grace periods (days), whether notices need evidence-grade sampling, the days
+    an operator has to answer each notice (its response window), and how old
+    measurements may be, on the day of a decision, to open or advance a case."""
 
     grace_1_days: int = 30
     grace_2_days: int = 30
     notices_need_evidence: bool = True
     response_window_days: int = 15
+    evidence_max_age_days: int = 365
 
     def grace_after(self, state: CaseState) -> int:
         """Days that must pass in ``state`` before the case may escalate further."""
@@ -135,10 +137,22 @@ class Case:
         )
 
 
-def open_case(verdict: KpiVerdict, on: date) -> Case:
+def _check_age(verdict: KpiVerdict, on: date, policy: Policy) -> None:
+    """Measurements older than the policy allows do not count for a decision on ``on``."""
+    oldest = on - timedelta(days=policy.evidence_max_age_days)
+    if verdict.period_start < oldest:
+        raise EscalationError(
+            f"the verdict covers {verdict.period_start}..{verdict.period_end}; on {on},"
+            f" measurements from before {oldest} ({policy.evidence_max_age_days} days) do not"
+            " count for a case"
+        )
+
+
+def open_case(verdict: KpiVerdict, on: date, policy: Policy = DEFAULT_POLICY) -> Case:
     """A FAIL opens a case (early-warning grade is enough to open, not to notify)."""
     if verdict.verdict is not Verdict.FAIL:
         raise EscalationError(f"only a FAIL opens a case, not {verdict.verdict.value}")
+    _check_age(verdict, on, policy)
     if on < verdict.period_end:
         raise EscalationError(
             f"a case cannot open on {on}, before its period ends ({verdict.period_end})"
@@ -199,6 +213,7 @@ def _escalate(case: Case, verdict: KpiVerdict, on: date, policy: Policy) -> Case
             f"an early-warning FAIL cannot escalate to {target.value}: unmet "
             + "; ".join(verdict.unmet)
         )
+    _check_age(verdict, on, policy)
     due = next_due(case, policy)
     window = response_window(case, policy)
     if window is not None and on <= window[1]:
