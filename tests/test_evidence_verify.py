@@ -150,6 +150,9 @@ def test_pdf_names_operator_standard_verdict_in_vietnamese_and_english(bundle, t
         "Tốc độ tải xuống trung bình",
         "Thời gian giám sát",
         "Cách kiểm tra / How to verify",
+        "Điều kiện đo / Measurement protocol",
+        "holds 100.0 % of them",
+        "not stated by the records",
         "Mean download throughput",
         "Có sóng / Covered",  # the map drawn in the PDF when no picture was taken
     ):
@@ -506,3 +509,72 @@ def test_hand_crafted_structure_fails_without_crashing(bundle, capsys):
     assert status == 1
     assert "malformed bundle (AttributeError" in out
     assert "standard.toml: not readable TOML" in out
+
+
+# --- the measurement protocol ------------------------------------------------------------
+
+
+def test_protocol_states_what_the_generated_data_holds(built, data):
+    """SLOW_NETWORK: 6 probes, 5 days from 1 October, 20 samples each a day, 2-2.5 min apart
+    from local midnight, by GPS to 8 m; probes a third indoors, outdoor fixed, outdoor mobile."""
+    from tests.support.truth import _environments
+
+    truth = SLOW_NETWORK
+    protocol = json.loads(members(built.path)[layout.PROTOCOL])
+    per_day = truth.probes * truth.per_probe_day
+    total = per_day * truth.days
+    assert protocol["records"] == total == len(data.records)
+    assert protocol["days"] == [{"day": f"2026-10-0{d}", "records": per_day} for d in range(1, 6)]
+    by_env = dict.fromkeys(_environments(truth), 0)
+    for env in _environments(truth):
+        by_env[env] += truth.per_probe_day * truth.days
+    assert protocol["environments"] == dict(sorted(by_env.items()))
+    assert protocol["probe_kinds"] == {"fixed": total}
+    assert protocol["location_sources"] == {
+        "gps": {"records": total, "accuracy_m_median": 8, "accuracy_m_max": 8,
+                "without_accuracy": 0},
+    }  # fmt: skip
+    # 20 samples 120-150 s apart from midnight all fall in the first hour of the day.
+    assert protocol["hours"] == [total] + [0] * 23
+    assert (protocol["hours_with_samples"], protocol["busiest_hour"]) == (1, 0)
+    assert protocol["busiest_hour_share_pct"] == 100.0
+    assert protocol["equipment"]["records_without"] == total
+    assert protocol["excluded"] == {
+        "outside_declared_area": 0, "closer_than_spacing": {},
+        "location_accuracy": {"gate_m": None, "excluded": 0},
+    }  # fmt: skip
+    assert protocol["standard"]["id"] == QCVN126.id and protocol["declarations"] == []
+    assert protocol["first"].startswith("2026-09-30T17:00") and protocol["last"] < "2026-10-05T18"
+
+
+def test_a_protocol_the_records_do_not_support_is_named(bundle, capsys, aggregator_key):
+    """Spreading the samples over the day on paper: the verifier counts them again."""
+
+    def spread(files: dict[str, bytes]) -> None:
+        protocol = json.loads(files[layout.PROTOCOL])
+        protocol["hours"] = [25] * 24
+        protocol["hours_with_samples"] = 24
+        files[layout.PROTOCOL] = manifest.to_text(protocol).encode()
+        resign(files, aggregator_key)
+
+    rewrite(bundle, spread)
+    status, out = run_verify(bundle, capsys, "--key", public_key_b64(aggregator_key))
+    assert status == 1
+    assert "protocol.json: hours is [25, 25," in out and "the records give [600, 0," in out
+    assert "protocol.json: hours_with_samples is 24, the records give 1" in out
+    assert "verdict             ok" in out  # the verdict itself still stands
+
+
+def test_a_format_2_bundle_without_protocol_still_verifies(bundle, capsys, aggregator_key):
+    def older(files: dict[str, bytes]) -> None:
+        del files[layout.PROTOCOL]
+        content = json.loads(files[layout.MANIFEST])
+        del content["files"][layout.PROTOCOL]
+        content["format"] = "giamsat-evidence/2"
+        files[layout.MANIFEST] = manifest.encode(content)
+        resign(files, aggregator_key)
+
+    rewrite(bundle, older)
+    status, out = run_verify(bundle, capsys, "--key", public_key_b64(aggregator_key))
+    assert status == 0, out
+    assert "not stated by giamsat-evidence/2 bundles" in out

@@ -26,7 +26,7 @@ import statistics
 import tempfile
 import zipfile
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -50,6 +50,7 @@ from giamsat.aggregator.compliance import (
 from giamsat.aggregator.compliance.declared import within_declared
 from giamsat.aggregator.evidence import layout, manifest, mapping
 from giamsat.aggregator.evidence.progress import Progress
+from giamsat.aggregator.evidence.protocol import ProtocolTally
 from giamsat.aggregator.evidence.readme import readme_text
 from giamsat.aggregator.evidence.records import (
     CSV_COLUMNS,
@@ -106,7 +107,8 @@ def _version() -> str:
 class _Collected:
     """What the record pass gathers besides the two files."""
 
-    def __init__(self) -> None:
+    def __init__(self, kinds: Mapping[str, str]) -> None:
+        self.tally = ProtocolTally(kinds)
         self.samples: list[Sample] = []
         self.per_probe: Counter[str] = Counter()
         self.last_seen: dict[str, datetime] = {}
@@ -116,6 +118,7 @@ class _Collected:
 
     def add(self, item: Checked) -> None:
         self.samples.append(item.sample)
+        self.tally.add(item.accepted.record, item.accepted.time)
         probe, t = item.columns["probe"], item.accepted.time
         self.per_probe[probe] += 1
         if probe not in self.last_seen or t > self.last_seen[probe]:
@@ -132,7 +135,7 @@ def _write_records(
     progress: Progress,
     expected: int | None,
 ) -> _Collected:
-    collected = _Collected()
+    collected = _Collected({p.id: p.kind for p in checker.probes.values()})
     problems: list[str] = []  # the first few, to name them; all are counted
     failed = 0
     stage = progress.stage("records", expected)
@@ -303,6 +306,8 @@ def assemble(
         )  # fmt: skip
         overall = manifest.overall_verdict(k.verdict for k in assessment.kpis)
         (d / layout.VERDICT).write_text(to_json(assessment) + "\n", encoding="utf-8")
+        protocol = collected.tally.document(assessment)
+        (d / layout.PROTOCOL).write_text(manifest.to_text(protocol), encoding="utf-8")
         stage.done(f"{overall.value} ({len(assessment.kpis)} KPIs)")
 
         used = [
@@ -348,6 +353,7 @@ def assemble(
             hexes=mapping.classified(stats),
             declared=declared,
             gaps=gaps,
+            protocol=protocol,
         )
         (d / layout.REPORT).write_bytes(render_report(facts))
         stage.done(f"{(d / layout.REPORT).stat().st_size:,} bytes")

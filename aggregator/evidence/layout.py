@@ -9,11 +9,11 @@ is itself a failure: nothing unsigned may ride along with evidence.
 
 from __future__ import annotations
 
-FORMAT = "giamsat-evidence/2"
+FORMAT = "giamsat-evidence/3"
 # Bundles of format 1 (before declared service areas) still verify: they judged
 # every record, their verdict.json lacks the fields added since, and they have
-# no declarations.json or gaps.json.
-FORMATS = ("giamsat-evidence/1", FORMAT)
+# no declarations.json or gaps.json. Format 2 bundles lack protocol.json.
+FORMATS = ("giamsat-evidence/1", "giamsat-evidence/2", FORMAT)
 
 RECORDS = "records.jsonl"
 RECORDS_CSV = "records.csv"
@@ -22,6 +22,7 @@ STANDARD = "standard.toml"
 OPERATORS = "operators.toml"
 AREA = "area.json"
 VERDICT = "verdict.json"
+PROTOCOL = "protocol.json"
 DECLARATIONS = "declarations.json"
 GAPS = "gaps.json"
 # The operator's declaration files as imported: declarations/<SHA-256>.<geojson|kml>.
@@ -68,6 +69,11 @@ FILES: tuple[tuple[str, str, str], ...] = (
         VERDICT,
         "kết luận: chỉ tiêu, khoảng tin cậy, mức độ bằng chứng",
         "the verdict: KPIs, intervals, sampling admissibility",
+    ),
+    (
+        PROTOCOL,
+        "điều kiện đo: môi trường, định vị, phân bố theo ngày giờ, mẫu bị loại",
+        "how the samples were taken: environment, location, days and hours, exclusions",
     ),
     (MAP, "bản đồ khu vực (mở bằng trình duyệt)", "map of the area (open in a browser)"),
     (MAP_PNG, "ảnh bản đồ", "picture of the map"),

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TypedDict
+from typing import Any, TypedDict
 
 import h3
 from fpdf import FPDF
@@ -100,6 +100,7 @@ class ReportFacts:
     hexes: Sequence[tuple[str, CoverageClass]]
     declared: Sequence[DeclaredArea] = ()
     gaps: Sequence[DeclaredGap] = ()
+    protocol: Mapping[str, Any] | None = None  # protocol.json
 
 
 def _nfc(text: str) -> str:
@@ -445,9 +446,73 @@ def _when_section(w: _Writer) -> None:
     )
 
 
+def _protocol(w: _Writer) -> None:
+    """How the samples were taken: what protocol.json says, in words and tables."""
+    p = w.facts.protocol
+    if not p:
+        return
+    total = max(1, int(p["records"]))
+    w.heading("4. Điều kiện đo", "Measurement protocol")
+    w.para(
+        "Môi trường đo và loại đầu đo (số bản ghi):",
+        "Measurement environment and kind of probe (records):",
+    )
+    rows = [("Môi trường / Environment", "Bản ghi / Records", "%")]
+    rows += [(env, f"{n:,}", f"{100 * n / total:.1f}") for env, n in p["environments"].items()]
+    rows += [(f"đầu đo / probe: {kind}", f"{n:,}", f"{100 * n / total:.1f}")
+             for kind, n in p["probe_kinds"].items()]  # fmt: skip
+    w.table(rows, (0.5, 0.25, 0.25))
+    sources: list[tuple[str, ...]] = [("Nguồn vị trí / Location source", "Bản ghi / Records",
+             "Sai số trung vị / Median accuracy", "Lớn nhất / Largest")]  # fmt: skip
+    for source, s in p["location_sources"].items():
+        median, largest = s["accuracy_m_median"], s["accuracy_m_max"]
+        sources.append((source, f"{s['records']:,}", "-" if median is None else f"{median:g} m",
+                        "-" if largest is None else f"{largest:g} m"))  # fmt: skip
+    w.table(sources, (0.3, 0.2, 0.3, 0.2))
+    equipment = p["equipment"]
+    listed = "; ".join(
+        f"{field}: " + ", ".join(f"{v} ({n:,})" for v, n in values.items())
+        for field, values in equipment.items()
+        if field != "records_without" and values
+    )
+    w.para(
+        f"Thiết bị, modem, firmware, phiên bản phần mềm: {listed or 'bản ghi không ghi nhận'}"
+        f" ({equipment['records_without']:,} bản ghi không ghi nhận).",
+        f"Device, modem, firmware, agent version: {listed or 'not stated by the records'}"
+        f" ({equipment['records_without']:,} records state none).",
+    )
+    busiest = p["busiest_hour"]
+    if busiest is not None:
+        w.para(
+            f"Phân bố: {len(p['days'])} ngày có mẫu, {p['hours_with_samples']} khung giờ trong ngày"
+            f" có mẫu; khung giờ nhiều nhất {busiest:02d}:00 chiếm {p['busiest_hour_share_pct']} %"
+            " số mẫu. Số mẫu theo giờ (0–23): " + ", ".join(str(n) for n in p["hours"]) + ".",
+            f"Spread: samples on {len(p['days'])} days and in {p['hours_with_samples']} hours of"
+            f" the day; the busiest hour, {busiest:02d}:00, holds {p['busiest_hour_share_pct']} %"
+            " of them. Samples per hour (0–23): " + ", ".join(str(n) for n in p["hours"]) + ".",
+        )
+    excluded = p["excluded"]
+    close = "; ".join(f"{k}: {n:,}" for k, n in excluded["closer_than_spacing"].items())
+    w.para(
+        f"Mẫu không tính: {excluded['outside_declared_area']:,} mẫu ngoài vùng phục vụ đã công"
+        f" bố; mẫu đo quá gần mẫu trước của cùng thiết bị: {close or 'không có'}; không áp dụng"
+        " ngưỡng sai số vị trí.",
+        f"Samples not counted: {excluded['outside_declared_area']:,} outside the declared"
+        f" service area; samples closer than the minimum spacing to the same device's previous"
+        f" one: {close or 'none'}; no location accuracy gate applied.",
+    )
+    version = p["standard"]["version"] or "-"
+    w.para(
+        f"Quy chuẩn {p['standard']['id']}, phiên bản {version}; vùng phục vụ đã công bố"
+        f" (SHA-256): {', '.join(p['declarations']) or 'không có'}.",
+        f"Standard {p['standard']['id']}, version {version}; declared service areas"
+        f" (SHA-256): {', '.join(p['declarations']) or 'none'}.",
+    )
+
+
 def _probes(w: _Writer) -> None:
     f = w.facts
-    w.heading("4. Thiết bị đo", "Probes")
+    w.heading("5. Thiết bị đo", "Probes")
     w.para(
         "Mỗi đầu đo tự tạo khóa Ed25519 riêng và ký từng bản ghi; khóa công khai được đăng ký"
         " với hệ thống trước khi bản ghi được chấp nhận. Dấu vân tay là SHA-256 của khóa"
@@ -474,7 +539,7 @@ def _probes(w: _Writer) -> None:
 def _results(w: _Writer) -> None:
     f = w.facts
     a = f.assessment
-    w.heading("5. Kết quả", "Result")
+    w.heading("6. Kết quả", "Result")
     w.para(
         "Quy tắc kết luận: KHÔNG ĐẠT chỉ khi toàn bộ khoảng tin cậy 95 % nằm ở phía không đạt"
         " của mức quy định; CÓ NGUY CƠ KHÔNG ĐẠT khi giá trị đo không đạt nhưng khoảng tin cậy"
@@ -527,7 +592,7 @@ def _results(w: _Writer) -> None:
 
 def _verification(w: _Writer) -> None:
     f = w.facts
-    w.heading("6. Cách kiểm tra", "How to verify")
+    w.heading("7. Cách kiểm tra", "How to verify")
     w.para(
         "Bộ bằng chứng tự kiểm tra được mà không cần tin vào cơ sở dữ liệu của hệ thống:"
         " chạy lệnh `giamsat evidence verify <tệp>.zip --trust <tệp tin cậy>` (không cần mạng,"
@@ -564,6 +629,7 @@ def render_report(facts: ReportFacts) -> bytes:
     _measured(w)
     _where(w)
     _when_section(w)
+    _protocol(w)
     _probes(w)
     _results(w)
     _verification(w)

@@ -21,6 +21,9 @@ bundle shows *what* was changed, not just that something was):
                        invalid ..."); no duplicates; counts match
 ``records in case``    each record's operator, local day and H3 cell are the case's
 ``records.csv``        the spreadsheet is records.jsonl, row for row
+``protocol``           protocol.json (how, when, where the samples were taken,
+                       what was excluded) is what the records, probes.json
+                       and the recomputed verdict give (format 3 on)
 ``verdict``            the compliance engine run on the records inside the
                        declared service areas (same
                        confidence, resamples and seed) gives verdict.json
@@ -66,6 +69,7 @@ from typing import Any, TextIO, TypeVar
 import numpy as np
 
 from giamsat.aggregator.compliance import (
+    Assessment,
     Operator,
     Period,
     Sample,
@@ -80,6 +84,7 @@ from giamsat.aggregator.compliance.render import to_jsonable
 from giamsat.aggregator.evidence import layout, manifest
 from giamsat.aggregator.evidence.keys import fingerprint
 from giamsat.aggregator.evidence.progress import Progress, table
+from giamsat.aggregator.evidence.protocol import ProtocolTally
 from giamsat.aggregator.evidence.records import (
     CSV_COLUMNS,
     GENUINE,
@@ -104,7 +109,7 @@ from giamsat.contract.config import ConfigError
 
 CHECKS: tuple[str, ...] = (
     "ZIP", "manifest signature", "file hashes", "documents", GENUINE, IN_CASE, "records.csv",
-    "verdict",
+    "verdict", "protocol",
 )  # fmt: skip
 T = TypeVar("T")
 MAX_SHOWN = 20  # problems printed per check: one forged key can fail thousands of records
@@ -164,11 +169,18 @@ class _Bundle:
     operator: Operator | None = None
     verdict: dict[str, Any] | None = None
     declared: list[DeclaredArea] | None = None
+    tally: ProtocolTally | None = None
+    recomputed: Assessment | None = None
 
     @property
     def first_format(self) -> bool:
         """A bundle from before declared service areas: every record was judged."""
         return self.content is not None and self.content.get("format") == layout.FORMATS[0]
+
+    @property
+    def has_protocol(self) -> bool:
+        """Bundles since format 3 state their measurement protocol."""
+        return self.content is not None and self.content.get("format") not in layout.FORMATS[:2]
 
 
 def _read(b: _Bundle, result: Verification, check: str, name: str) -> bytes | None:
@@ -234,6 +246,8 @@ def _hashes(b: _Bundle, result: Verification, progress: Progress) -> None:
             result.fail(check, f"{name}: in the ZIP but not in the manifest")
     for name in layout.REQUIRED:
         if name in (layout.DECLARATIONS, layout.GAPS) and b.first_format:
+            continue
+        if name == layout.PROTOCOL and not b.has_protocol:
             continue
         if name not in files:
             result.fail(check, f"{name}: missing from the manifest (every bundle has it)")
@@ -488,6 +502,7 @@ def _records(b: _Bundle, result: Verification, progress: Progress) -> list[Sampl
         result.fail(GENUINE, "manifest.json: created is not a time")
         return None
     checker = RecordChecker(b.probes, b.case, now)
+    b.tally = ProtocolTally({p.id: p.kind for p in b.probes.values()})
     samples: list[Sample] = []
     per_probe: Counter[str] = Counter()
     rows = _csv_rows(b, result)
@@ -507,6 +522,7 @@ def _records(b: _Bundle, result: Verification, progress: Progress) -> list[Sampl
                     result.fail(check, message)
                 if item is not None:
                     samples.append(item.sample)
+                    b.tally.add(item.accepted.record, item.accepted.time)
                     per_probe[item.sample.probe] += 1
                     if csv_ok and row != csv_row(lines, item.accepted, item.columns):
                         csv_differ += 1
@@ -578,6 +594,7 @@ def _verdict(b: _Bundle, result: Verification, samples: list[Sample], progress: 
     except (KeyError, TypeError, ValueError) as exc:
         result.fail(check, f"verdict.json: cannot be recomputed ({type(exc).__name__}: {exc})")
         return
+    b.recomputed = recomputed
     fresh = to_jsonable(recomputed)
     if b.first_format:
         # Format 1 did not state what was added since (versions, scope): compare the rest.
@@ -623,6 +640,38 @@ def _verdict(b: _Bundle, result: Verification, samples: list[Sample], progress: 
         )
     stage.done(overall.value)
     result.note(check, f"{overall.value}: {len(fresh_kpis)} KPIs recomputed from the records")
+
+
+def _protocol(b: _Bundle, result: Verification) -> None:
+    """protocol.json is what the records, their probes and the verdict say, field by field."""
+    check = "protocol"
+    if not b.has_protocol:
+        result.note(check, f"not stated by {b.content.get('format') if b.content else '?'} bundles")
+        return
+    if b.tally is None or b.recomputed is None:
+        return  # the records or the verdict could not be read: named above
+    body = _read(b, result, check, layout.PROTOCOL)
+    if body is None:
+        return
+    try:
+        stated = json.loads(body)
+    except ValueError as exc:
+        result.fail(check, f"protocol.json: not JSON ({exc})")
+        return
+    fresh = b.tally.document(b.recomputed)
+    if not isinstance(stated, dict):
+        result.fail(check, "protocol.json: not a JSON object")
+        return
+    for name in sorted(set(stated) | set(fresh)):
+        if stated.get(name) != fresh.get(name):
+            result.fail(
+                check,
+                f"protocol.json: {name} is {stated.get(name)!r}, the records give"
+                f" {fresh.get(name)!r}",
+            )
+    days = len(fresh["days"])
+    result.note(check, f"{fresh['records']} records over {days} days and"
+                       f" {fresh['hours_with_samples']} hours of the day")  # fmt: skip
 
 
 def _stated_kpis(stated: dict[str, Any], fresh: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -676,6 +725,7 @@ def verify_bundle(
         samples = _guarded(result, GENUINE, lambda: _records(b, result, progress))
         if samples is not None and b.standard and b.operator and b.verdict:
             _guarded(result, "verdict", lambda: _verdict(b, result, samples, progress))
+        _guarded(result, "protocol", lambda: _protocol(b, result))
     return result
 
 
