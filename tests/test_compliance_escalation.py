@@ -369,3 +369,21 @@ def test_measurements_older_than_the_policy_allows_open_or_advance_nothing() -> 
     with pytest.raises(EscalationError, match="do not count for a case"):
         transition(case, OCTOBER_FAIL, date(2027, 10, 2))
     assert transition(case, OCTOBER_FAIL, date(2026, 11, 5)).state is CaseState.NOTICE_1
+
+
+def test_a_sanction_waits_for_the_operator_s_answer_window_to_close() -> None:
+    """45 days to answer the second notice of 6 December: longer than its 30-day grace."""
+    patient = Policy(response_window_days=45)
+    case = _walk_to(CaseState.NOTICE_2)
+    later = _verdict(date(2026, 12, 7), date(2027, 1, 5))
+    with pytest.raises(EscalationError) as refused:
+        transition(case, later, date(2027, 1, 6), patient)
+    assert str(refused.value) == (
+        "sanction_recommended is premature on 2027-01-06: the operator's response window"
+        " after notice_2 of 2026-12-06 is open until 2027-01-20"
+    )
+    assert next_due(case, patient) == date(2027, 1, 21)
+    sanctioned = transition(case, later, date(2027, 1, 21), patient)
+    assert sanctioned.state is CaseState.SANCTION_RECOMMENDED
+    # With the default 15 days, the 30-day grace is what holds the case.
+    assert transition(case, later, date(2027, 1, 6)).state is CaseState.SANCTION_RECOMMENDED
