@@ -70,12 +70,12 @@ def drop_in(
 
 
 def test_the_registry_lists_every_plugin() -> None:
-    assert plugins.names("signal") == ("mmcli", "quectel", "sim", "termux")
+    assert plugins.names("signal") == ("at", "huawei", "mmcli", "quectel", "sim", "termux")
     assert plugins.names("location") == ("gpsd", "static", "termux")
     # In the order latency's "auto" tries them.
     assert plugins.names("latency") == ("icmp-raw", "icmp-dgram", "tcp")
     assert plugins.names("throughput") == ("giamsat-http", "speedtest-cli")
-    assert capture_sources() == ("mmcli", "quectel", "termux")
+    assert capture_sources() == ("at", "huawei", "mmcli", "quectel", "termux")
 
 
 def test_plugins_that_report_their_name_report_the_registered_one() -> None:
@@ -115,7 +115,7 @@ def test_unknown_signal_source_is_reported_by_the_agent(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.strip() == (
         f"giamsat-agent: error: {config}: signal.source: "
-        "unknown signal source 'nokia3310' (mmcli, quectel, sim, termux)"
+        "unknown signal source 'nokia3310' (at, huawei, mmcli, quectel, sim, termux)"
     )
 
 
@@ -146,7 +146,7 @@ def test_a_module_that_cannot_be_imported_is_named_and_spares_the_others(
         signal.create("brokenmodem", Section({}, "agent.toml", "signal"))
     assert str(err.value) == (
         "agent.toml: signal.source: unknown signal source 'brokenmodem' "
-        "(mmcli, quectel, sim, termux; brokenmodem not loaded: "
+        "(at, huawei, mmcli, quectel, sim, termux; brokenmodem not loaded: "
         "ModuleNotFoundError: No module named 'giamsat_no_such_module')"
     )
     assert signal.create("sim", Section({}, "agent.toml", "signal")).read().net
@@ -169,7 +169,7 @@ def test_discovery_imports_no_heavy_optional_module() -> None:
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.split("\n")
-    assert out[:2] == ["12", "[]"]
+    assert out[:2] == ["14", "[]"]
 
 
 def test_a_probe_loads_only_its_own_source() -> None:

@@ -599,3 +599,26 @@ def test_sim_operator_needs_a_known_unambiguous_imsi() -> None:
     assert sim_operator("452990123456789") is None  # not an operator we know
     assert sim_operator("45204") is None  # too short to be an IMSI
     assert sim_operator("ERROR") is None
+
+
+def test_the_generic_and_huawei_sources_over_the_same_pseudo_terminal(modem: FakeModem) -> None:
+    """Any 3GPP modem (+CESQ, +CEREG) and a Huawei one (^HCSQ, ^SYSINFOEX), asked over serial."""
+    from giamsat.agent.signal.at import GenericAtSignal
+    from giamsat.agent.signal.huawei import HuaweiSignal
+
+    modem.replies["AT+CESQ;+CEREG?"] = (
+        'AT+CESQ;+CEREG?\r\r\n+CESQ: 99,99,255,255,20,60\r\n+CEREG: 2,1,"3AC9","243800E",7\r\n'
+        "\r\nOK\r\n"
+    )
+    modem.replies["AT^HCSQ?;^SYSINFOEX"] = (
+        'AT^HCSQ?;^SYSINFOEX\r\r\n^HCSQ: "LTE",45,34,106,19\r\n'
+        '^SYSINFOEX: 2,3,0,1,,6,"LTE",101,"LTE"\r\n\r\nOK\r\n'
+    )
+    generic = GenericAtSignal(options(port=modem.path, timeout_s=3.0)).read()
+    assert modem.commands == ["AT+CESQ;+CEREG?", "AT+COPS=3,2;+COPS?", "AT+CIMI"]
+    assert generic.net["service"] is True and generic.net["tech"] == "LTE"
+    assert generic.sig == {"rsrq_db": -9.5, "rsrp_dbm": -80} and generic.errors == []
+    huawei = HuaweiSignal(options(port=modem.path, timeout_s=3.0)).read()
+    assert modem.commands[3] == "AT^HCSQ?;^SYSINFOEX"
+    assert huawei.sig == {"rssi_dbm": -76, "rsrp_dbm": -106, "sinr_db": 1.2, "rsrq_db": -10.5}
+    assert huawei.net["service"] is True and huawei.net["sim_op"] == "VinaPhone"

@@ -30,12 +30,13 @@ import time
 import tty
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from giamsat.agent.command import CommandFailed, run_command
 from giamsat.agent.signal import SignalReading
 from giamsat.agent.signal.operators import sim_operator, split_plmn
 from giamsat.contract.config import Section
+from giamsat.contract.schema import FIELDS
 
 # 3GPP TS 27.007 <AcT> of +COPS.
 COPS_ACT = {0: "GSM", 1: "GSM", 2: "WCDMA", 3: "GSM", 4: "WCDMA", 5: "WCDMA", 6: "WCDMA"}
@@ -276,3 +277,19 @@ def cimi_operator(text: str) -> str | None:
         if name := sim_operator(imsi):
             return name
     return None
+
+
+def physical(sig: dict[str, Any], errors: list[str]) -> dict[str, Any]:
+    """``sig`` without the values outside the record's physical ranges, each named in ``errors``."""
+    kept: dict[str, Any] = {}
+    for key, value in sig.items():
+        rule = FIELDS.get(("sig", key))
+        if rule is not None and isinstance(value, int | float):
+            _, low, high = rule
+            if low is not None and high is not None and not low <= value <= high:
+                errors.append(
+                    f"out_of_range: sig.{key}={value} is outside [{low}, {high}], left out"
+                )
+                continue
+        kept[key] = value
+    return kept

@@ -36,6 +36,7 @@ from giamsat.agent.signal.atport import (
     cimi_operator,
     hex_at,
     number_at,
+    physical,
     records,
     registered_network,
     value_at,
@@ -192,22 +193,6 @@ def _gsm(v: list[str]) -> dict[str, Any]:
     )
 
 
-def _physical(sig: dict[str, Any], errors: list[str]) -> dict[str, Any]:
-    """``sig`` without the values outside the record's physical ranges, each named in ``errors``."""
-    kept: dict[str, Any] = {}
-    for key, value in sig.items():
-        rule = FIELDS.get(("sig", key))
-        if rule is not None and isinstance(value, int | float):
-            _, low, high = rule
-            if low is not None and high is not None and not low <= value <= high:
-                errors.append(
-                    f"out_of_range: sig.{key}={value} is outside [{low}, {high}], left out"
-                )
-                continue
-        kept[key] = value
-    return kept
-
-
 def parse(text: str) -> SignalReading:
     """Normalise an ``AT+QENG="servingcell"`` reply, optionally with ``AT+COPS?`` and ``AT+CIMI``.
 
@@ -256,7 +241,7 @@ def parse(text: str) -> SignalReading:
     mcc = sig.pop("mcc", None) if sig else None
     mnc = sig.pop("mnc", None) if sig else None
     if sig:
-        sig = _physical(sig, errors)
+        sig = physical(sig, errors)
 
     if state is None:
         service = sig is not None
