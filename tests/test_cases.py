@@ -42,6 +42,17 @@ def span(start):
     return ["--from", str(start), "--to", str(start + timedelta(days=4))]
 
 
+def viettel_case(config, dsn, first, on, later=None):
+    """Areas synced, Viettel's failing 5G (its month from ``first``, and ``later``'s) stored,
+    its cases opened on ``on`` over the first month: the id of its dl_mean case."""
+    giamsat(str(config), "areas", "sync")
+    store_rollups(dsn, month(first, 80.0) + (month(later, 82.0) if later else []))
+    giamsat(str(config), "cases", "open", "--standard", STD, "--operator", "Viettel",
+            "--area", "gso-19", *span(first), "--on", str(on))  # fmt: skip
+    with psycopg.connect(dsn) as conn:
+        return conn.execute("SELECT id FROM cases WHERE kpi_id = 'dl_mean'").fetchone()[0]
+
+
 def test_case_walks_from_fail_to_sanction_and_closes_on_pass(tmp_path, db_dsn):
     config = write_config(tmp_path, db_dsn)
     giamsat(config, "areas", "sync")
@@ -124,15 +135,10 @@ def test_cases_api_lists_shows_and_advances_for_inspectors(tmp_path, db_dsn):
     from giamsat.aggregator.store import tokens as auth
 
     config = write_config(tmp_path, db_dsn)
-    giamsat(config, "areas", "sync")
-    first = date(2026, 10, 1)
-    store_rollups(db_dsn, month(first, 80.0))
-    giamsat(config, "cases", "open", "--standard", STD, "--operator", "Viettel",
-            "--area", "gso-19", *span(first), "--on", "2026-10-06")  # fmt: skip
+    case_id = viettel_case(config, db_dsn, date(2026, 10, 1), date(2026, 10, 6))
     with psycopg.connect(db_dsn, autocommit=True) as conn:
         viewer = {"Authorization": "Bearer " + auth.create_token(conn, "v", "viewer")}
         inspector = {"Authorization": "Bearer " + auth.create_token(conn, "i", "inspector")}
-        case_id = conn.execute("SELECT id FROM cases WHERE kpi_id = 'dl_mean'").fetchone()[0]
     cfg = settings.load(config)
     body = {"period_from": "2026-10-01", "period_to": "2026-10-05", "on": "2026-10-06",
             "bundle_sha256": "ab" * 32}  # fmt: skip
@@ -175,10 +181,7 @@ def test_the_operator_answers_its_own_notices_and_sees_no_other_company_s_case(t
     config = tmp_path / "aggregator.toml"
     config.write_text(f'[database]\ndsn = "{db_dsn}"\n[api]\nport = {free_port()}\n'
                       "[compliance]\nresponse_window_days = 45\n")  # fmt: skip
-    giamsat(str(config), "areas", "sync")
-    store_rollups(db_dsn, month(first, 80.0) + month(second, 82.0))
-    giamsat(str(config), "cases", "open", "--standard", STD, "--operator", "Viettel",
-            "--area", "gso-19", *span(first), "--on", str(noticed))  # fmt: skip
+    case_id = viettel_case(config, db_dsn, first, noticed, later=second)
     no_company = giamsat(str(config), "tokens", "add", "x", "--role", "operator", check=False)
     assert no_company.returncode == 2 and "names its company (--operator)" in no_company.stderr
     with psycopg.connect(db_dsn, autocommit=True) as conn:
@@ -189,7 +192,6 @@ def test_the_operator_answers_its_own_notices_and_sees_no_other_company_s_case(t
         viettel = bearer("viettel-noc", "operator", "Viettel")
         mobifone = bearer("mobifone-noc", "operator", "MobiFone")
         viewer, inspector = bearer("v", "viewer"), bearer("i", "inspector")
-        case_id = conn.execute("SELECT id FROM cases WHERE kpi_id = 'dl_mean'").fetchone()[0]
     log = b"time,lat,lon,dl_mbps\n2026-10-02T08:00:00+07:00,21.59,105.84,112.5\n"
     answer = {"text": "Our drive test measured 112.5 Mbit/s there; see the log."}
     upload = {"files": ("drive-test.csv", log, "text/csv")}
@@ -296,13 +298,8 @@ def test_the_cases_page_shows_the_next_step_and_the_timeline(tmp_path, db_dsn):
     from tests.support.web import token, web_server
 
     config = write_config(tmp_path, db_dsn)
-    giamsat(config, "areas", "sync")
     first = date(2026, 10, 1)
-    store_rollups(db_dsn, month(first, 80.0))
-    giamsat(config, "cases", "open", "--standard", STD, "--operator", "Viettel",
-            "--area", "gso-19", *span(first), "--on", "2026-10-06")  # fmt: skip
-    with psycopg.connect(db_dsn) as conn:
-        case_id = conn.execute("SELECT id FROM cases WHERE kpi_id = 'dl_mean'").fetchone()[0]
+    case_id = viettel_case(config, db_dsn, first, date(2026, 10, 6))
     bundle = tmp_path / "viettel-thai-nguyen-2026-10.zip"
     with zipfile.ZipFile(bundle, "w") as zf:
         zf.writestr("manifest.json", "{}")

@@ -28,14 +28,12 @@ from giamsat.agent.signal import SignalError, SignalReading
 from giamsat.agent.signal.atport import (
     COPS_ACT,
     AtSignal,
-    cimi_operator,
     number_at,
     parse_cops,
-    physical,
+    reading,
     records,
     registered_network,
 )
-from giamsat.agent.signal.operators import operator_name
 
 UNKNOWN = (99, 255)
 REGISTERED = (1, 5)  # +CxREG stat: registered, home network or roaming
@@ -96,7 +94,7 @@ def parse(text: str) -> SignalReading:
         raise SignalError(f"at: no +CESQ record in the reply (starts {text.strip()[:40]!r})")
     sig = cesq(found[-1])
     registered, tech = _registration(text)
-    mcc, mnc, name = registered_network(text)
+    mcc, _, name = registered_network(text)
     if tech is None:
         tech = next((o.tech for o in parse_cops(text) if o.status is None and o.tech), None)
     errors: list[str] = []
@@ -117,20 +115,7 @@ def parse(text: str) -> SignalReading:
         sig = {k.removeprefix("nr_"): v for k, v in sig.items() if k.startswith("nr_")}
     if tech != "WCDMA":  # a 3G cell's figures only describe a 3G serving cell
         sig = {k: v for k, v in sig.items() if k not in ("rscp_dbm", "ecio_db")}
-    sig = physical(sig, errors)
-    net = {
-        "service": bool(registered),
-        "mcc": mcc,
-        "mnc": mnc,
-        "tech": tech if registered else None,
-        "op": operator_name(mcc, mnc) or name if registered else None,
-        "sim_op": cimi_operator(text),
-    }
-    return SignalReading(
-        net={k: v for k, v in net.items() if v is not None},
-        sig=sig if registered and sig else None,
-        errors=errors,
-    )
+    return reading(text, service=bool(registered), tech=tech, sig=sig, errors=errors)
 
 
 @plugins.register("signal", "at", capture=parse)

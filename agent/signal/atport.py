@@ -34,7 +34,7 @@ from typing import Any, ClassVar
 
 from giamsat.agent.command import CommandFailed, run_command
 from giamsat.agent.signal import SignalReading
-from giamsat.agent.signal.operators import sim_operator, split_plmn
+from giamsat.agent.signal.operators import operator_name, sim_operator, split_plmn
 from giamsat.contract.config import Section
 from giamsat.contract.schema import FIELDS
 
@@ -293,3 +293,30 @@ def physical(sig: dict[str, Any], errors: list[str]) -> dict[str, Any]:
                 continue
         kept[key] = value
     return kept
+
+
+def reading(
+    text: str, *, service: bool, tech: str | None, sig: dict[str, Any], errors: list[str]
+) -> SignalReading:
+    """The reading of a vendor's measurements once the modem's service is known.
+
+    The network comes from ``+COPS?`` (its MCC/MNC named as the operator list
+    names it), the SIM's operator from ``+CIMI``; without service there is no
+    serving cell and no technology. ``sig`` is kept within the record's
+    physical ranges (:func:`physical`, which names what it leaves out).
+    """
+    sig = physical(sig, errors)
+    mcc, mnc, name = registered_network(text)
+    net = {
+        "service": service,
+        "mcc": mcc,
+        "mnc": mnc,
+        "tech": tech if service else None,
+        "op": (operator_name(mcc, mnc) or name) if service else None,
+        "sim_op": cimi_operator(text),
+    }
+    return SignalReading(
+        net={k: v for k, v in net.items() if v is not None},
+        sig=sig if service and sig else None,
+        errors=errors,
+    )

@@ -21,14 +21,11 @@ from giamsat.agent import plugins
 from giamsat.agent.signal import SignalError, SignalReading
 from giamsat.agent.signal.atport import (
     AtSignal,
-    cimi_operator,
     number_at,
-    physical,
+    reading,
     records,
-    registered_network,
     value_at,
 )
-from giamsat.agent.signal.operators import operator_name
 
 UNKNOWN = 255
 
@@ -82,21 +79,7 @@ def parse(text: str) -> SignalReading:
         errors.append("no_service_report: service taken from the ^HCSQ measurements")
     if not service:
         errors.append("no_service: ^HCSQ or ^SYSINFOEX reports no service")
-    sig = physical(sig, errors)
-    mcc, mnc, name = registered_network(text)
-    net = {
-        "service": service,
-        "mcc": mcc,
-        "mnc": mnc,
-        "tech": tech if service else None,
-        "op": (operator_name(mcc, mnc) or name) if service else None,
-        "sim_op": cimi_operator(text),
-    }
-    return SignalReading(
-        net={k: v for k, v in net.items() if v is not None},
-        sig=sig if service and sig else None,
-        errors=errors,
-    )
+    return reading(text, service=service, tech=tech, sig=sig, errors=errors)
 
 
 @plugins.register("signal", "huawei", capture=parse)
